@@ -1,0 +1,131 @@
+"""The closed set of effects a flow may yield, and the typed helpers that yield them.
+
+A flow is a generator `Flow[T]`: it yields effects, a driver performs them and sends the
+result back, and the flow finally returns a `T`. Flows never write a bare `yield`; they call
+the helpers below with `yield from`, which keeps every result precisely typed under mypy.
+
+| effect        | the driver answers with                                   |
+|---------------|-----------------------------------------------------------|
+| `Request`     | a `Response` (or throws `TransportFailure` into the flow) |
+| `Sleep`       | `None`, after waiting                                     |
+| `Parallel`    | the children's results in input order                     |
+| `Emit`        | `None`, after handing the event to the caller             |
+| `ReadFile`    | the bytes read (fewer only at end of file)                |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar, cast
+
+from ._models import Request, Response
+
+__all__ = [
+    "Effect",
+    "Emit",
+    "Flow",
+    "Parallel",
+    "ReadFile",
+    "Sleep",
+    "emit",
+    "http",
+    "parallel",
+    "read_file",
+    "sleep",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait `seconds` before going on (retry backoff)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Hand `event` to the caller (progress, pagination items)."""
+
+    event: object
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """Read up to `length` bytes of a local file from `offset` (archive indexes, JSON members)."""
+
+    path: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """Run independent sub-flows, at most `limit` at a time.
+
+    The driver answers with their results in input order. If any child fails, the driver
+    stops the others (as far as it can) and throws an `ExceptionGroup` of the failures into the
+    parent flow.
+    """
+
+    flows: tuple[Flow[Any], ...]
+    limit: int
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError("parallel limit must be at least 1")
+
+
+Effect: TypeAlias = Request | Sleep | Parallel | Emit | ReadFile
+Flow: TypeAlias = Generator[Effect, Any, T]
+
+
+def http(request: Request) -> Flow[Response]:
+    """Send `request`; return the response."""
+    response = yield request
+    return cast(Response, response)
+
+
+def sleep(seconds: float) -> Flow[None]:
+    """Wait `seconds`."""
+    yield Sleep(seconds)
+
+
+def emit(event: object) -> Flow[None]:
+    """Hand `event` to the caller."""
+    yield Emit(event)
+
+
+def read_file(path: str, offset: int, length: int) -> Flow[bytes]:
+    """Read up to `length` bytes of `path` from `offset`."""
+    data = yield ReadFile(path, offset, length)
+    return cast(bytes, data)
+
+
+def parallel(flows: Sequence[Flow[T]], *, limit: int) -> Flow[list[T]]:
+    """Run `flows` concurrently, at most `limit` at once; return their results in order.
+
+    When children fail, the first failure is raised here, with the driver's whole
+    `ExceptionGroup` kept as its `__cause__`, so callers catch the same error types whether a
+    step ran alone or among siblings.
+    """
+    if not flows:
+        return []
+    if len(flows) == 1:
+        # Nothing to overlap: run it inline, which also keeps tracebacks short.
+        return [(yield from flows[0])]
+    try:
+        results = yield Parallel(tuple(flows), max(1, limit))
+    except BaseExceptionGroup as group:
+        first = _first_leaf(group)
+        raise first from group
+    return cast(list[T], results)
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc

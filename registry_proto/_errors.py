@@ -1,0 +1,285 @@
+"""The error tree. Every failure the library reports is one of these.
+
+    RegistryProtoError
+    ├── ValidationError          bad input from the caller (names, tags, digests, archives)
+    ├── TarReadError             the archive cannot be read (truncated, corrupt, unsafe names)
+    ├── RegistryError            the registry answered with an error (one subclass per code)
+    ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
+    └── TransportFailure         the connection failed (thrown into flows by the drivers)
+
+The contract: driving any flow with any sequence of responses ends in a result or one of these
+errors. Anything else escaping is a bug.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "BlobUnknown",
+    "BlobUploadInvalid",
+    "BlobUploadUnknown",
+    "Denied",
+    "DigestInvalid",
+    "DigestMismatch",
+    "ErrorDetail",
+    "ManifestBlobUnknown",
+    "ManifestInvalid",
+    "ManifestUnknown",
+    "NameInvalid",
+    "NameUnknown",
+    "NotFound",
+    "RangeInvalid",
+    "RegistryError",
+    "RegistryProtoError",
+    "RemoteProtocolError",
+    "ServerError",
+    "SizeInvalid",
+    "TarReadError",
+    "TooManyRequests",
+    "TransportFailure",
+    "Unauthorized",
+    "Unavailable",
+    "Unsupported",
+    "ValidationError",
+    "error_from_response",
+]
+
+
+class RegistryProtoError(Exception):
+    """Root of every error this library raises."""
+
+
+class ValidationError(RegistryProtoError, ValueError):
+    """The caller's input breaks a rule: a name, tag, digest, URL or image archive."""
+
+
+class TarReadError(RegistryProtoError):
+    """An archive cannot be read: truncated, corrupt, or with unsafe member names."""
+
+
+class RemoteProtocolError(RegistryProtoError):
+    """The registry's answer breaks the protocol (missing or malformed headers, loops)."""
+
+
+class DigestMismatch(RemoteProtocolError):
+    """Content did not hash to the digest it was sent or asked for under."""
+
+
+class TransportFailure(RegistryProtoError):
+    """The request could not be completed: connection refused or reset, timeout, TLS failure.
+
+    Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
+    which may retry or recover.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """One entry of a spec error body `{"errors": [{"code", "message", "detail"}]}` (spec §8)."""
+
+    code: str
+    message: str = ""
+    detail: Any = None
+
+
+class RegistryError(RegistryProtoError):
+    """The registry answered with an error status.
+
+    `status` is the HTTP status, `errors` the parsed error entries (empty when the body was not
+    a spec error document, e.g. on HEAD), `code` the first error code or `""`.
+    """
+
+    code_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: tuple[ErrorDetail, ...] = (),
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+        self.method = method
+        self.url = url
+
+    @property
+    def code(self) -> str:
+        return self.errors[0].code if self.errors else self.code_name
+
+
+class NotFound(RegistryError):
+    """Something the request named does not exist (HTTP 404 without a more precise code)."""
+
+
+class BlobUnknown(NotFound):
+    code_name = "BLOB_UNKNOWN"
+
+
+class BlobUploadInvalid(RegistryError):
+    code_name = "BLOB_UPLOAD_INVALID"
+
+
+class BlobUploadUnknown(NotFound):
+    code_name = "BLOB_UPLOAD_UNKNOWN"
+
+
+class DigestInvalid(RegistryError):
+    code_name = "DIGEST_INVALID"
+
+
+class ManifestBlobUnknown(RegistryError):
+    code_name = "MANIFEST_BLOB_UNKNOWN"
+
+
+class ManifestInvalid(RegistryError):
+    code_name = "MANIFEST_INVALID"
+
+
+class ManifestUnknown(NotFound):
+    code_name = "MANIFEST_UNKNOWN"
+
+
+class NameInvalid(RegistryError):
+    code_name = "NAME_INVALID"
+
+
+class NameUnknown(NotFound):
+    code_name = "NAME_UNKNOWN"
+
+
+class SizeInvalid(RegistryError):
+    code_name = "SIZE_INVALID"
+
+
+class RangeInvalid(RegistryError):
+    code_name = "RANGE_INVALID"
+
+
+class Unauthorized(RegistryError):
+    """Credentials are missing or wrong (HTTP 401)."""
+
+    code_name = "UNAUTHORIZED"
+
+
+class Denied(RegistryError):
+    """Authenticated, but not allowed (HTTP 403)."""
+
+    code_name = "DENIED"
+
+
+class Unsupported(RegistryError):
+    """The registry does not support this operation (e.g. deletes disabled, HTTP 405)."""
+
+    code_name = "UNSUPPORTED"
+
+
+class TooManyRequests(RegistryError):
+    """Rate limited (HTTP 429)."""
+
+    code_name = "TOOMANYREQUESTS"
+
+
+class ServerError(RegistryError):
+    """The registry failed internally (HTTP 5xx)."""
+
+    code_name = "UNKNOWN"
+
+
+class Unavailable(ServerError):
+    code_name = "UNAVAILABLE"
+
+
+# The one table from spec error codes (spec §8.2 and distribution's extras) to classes.
+_BY_CODE: dict[str, type[RegistryError]] = {
+    cls.code_name: cls
+    for cls in (
+        BlobUnknown,
+        BlobUploadInvalid,
+        BlobUploadUnknown,
+        DigestInvalid,
+        ManifestBlobUnknown,
+        ManifestInvalid,
+        ManifestUnknown,
+        NameInvalid,
+        NameUnknown,
+        SizeInvalid,
+        RangeInvalid,
+        Unauthorized,
+        Denied,
+        Unsupported,
+        TooManyRequests,
+        Unavailable,
+    )
+}
+
+# When the body names no known code (HEAD responses have no body at all).
+_BY_STATUS: dict[int, type[RegistryError]] = {
+    401: Unauthorized,
+    403: Denied,
+    404: NotFound,
+    405: Unsupported,
+    416: RangeInvalid,
+    429: TooManyRequests,
+    503: Unavailable,
+}
+
+
+def parse_error_body(body: bytes) -> tuple[ErrorDetail, ...]:
+    """Parse a spec error document; anything else yields no entries."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ()
+    if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
+        return ()
+    details = []
+    for entry in document["errors"]:
+        if isinstance(entry, dict) and isinstance(entry.get("code"), str):
+            message = entry.get("message")
+            details.append(
+                ErrorDetail(
+                    code=entry["code"],
+                    message=message if isinstance(message, str) else "",
+                    detail=entry.get("detail"),
+                )
+            )
+    return tuple(details)
+
+
+def error_from_response(
+    status: int, body: bytes, *, method: str = "", url: str = "", context: str = ""
+) -> RegistryError:
+    """Build the `RegistryError` subclass for an error answer.
+
+    The first error code in the body picks the class (the registry takes its status from the
+    first error too); failing that, the status does.
+    """
+    errors = parse_error_body(body)
+    cls: type[RegistryError] | None = None
+    if errors:
+        cls = _BY_CODE.get(errors[0].code)
+    if cls is None:
+        cls = _BY_STATUS.get(status, ServerError if status >= 500 else RegistryError)
+    summary = "; ".join(
+        f"{e.code}: {e.message}" + (f" ({_short(e.detail)})" if e.detail not in (None, "") else "")
+        for e in errors
+    )
+    if not summary:
+        text = body[:200].decode("utf-8", "replace").strip()
+        summary = text or "no error body"
+    prefix = f"{context}: " if context else ""
+    return cls(
+        f"{prefix}HTTP {status}: {summary}", status=status, errors=errors, method=method, url=url
+    )
+
+
+def _short(detail: Any) -> str:
+    text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True)
+    return text if len(text) <= 200 else text[:197] + "..."

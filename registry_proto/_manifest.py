@@ -1,0 +1,90 @@
+"""Media types, descriptors and image manifests (OCI image-spec manifest.md, descriptor.md;
+Docker image manifest v2 schema 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DOCKER_CONFIG",
+    "DOCKER_LAYER_GZIP",
+    "DOCKER_LAYER_TAR",
+    "DOCKER_MANIFEST",
+    "DOCKER_MANIFEST_LIST",
+    "MANIFEST_ACCEPT",
+    "OCI_CONFIG",
+    "OCI_INDEX",
+    "OCI_LAYER_GZIP",
+    "OCI_LAYER_TAR",
+    "OCI_LAYER_ZSTD",
+    "OCI_MANIFEST",
+    "Descriptor",
+    "ImageManifest",
+    "sha256_digest",
+]
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+
+# Every manifest type this client reads; registries must be told all of them, or some answer
+# with a schema1 rewrite or a single platform's child (protocol.md §6.3).
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Descriptor:
+    """A content descriptor: what a manifest says about one blob."""
+
+    media_type: str
+    digest: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageManifest:
+    """A serialised single-platform image manifest.
+
+    `data` holds the exact bytes that are sent; the digest is the hash of those bytes and never
+    of a re-serialisation (distribution-spec "Pushing Manifests").
+    """
+
+    media_type: str
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    data: bytes
+
+    @classmethod
+    def build(
+        cls, media_type: str, config: Descriptor, layers: tuple[Descriptor, ...]
+    ) -> ImageManifest:
+        document = {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": config.to_json(),
+            "layers": [layer.to_json() for layer in layers],
+        }
+        data = json.dumps(document, indent=3).encode() + b"\n"
+        return cls(media_type=media_type, config=config, layers=layers, data=data)
+
+    @property
+    def digest(self) -> str:
+        return sha256_digest(self.data)

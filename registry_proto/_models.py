@@ -1,0 +1,168 @@
+"""Values that cross the boundary between the core and a driver.
+
+Everything here is a frozen dataclass: a request is a *description* of what to send, a response
+is what came back. Bodies are descriptions too (`FileSlice` names a byte range of a file, the
+driver streams it), so a request can be replayed on retry and inspected in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Body",
+    "BytesBody",
+    "EmptyBody",
+    "FileSlice",
+    "Headers",
+    "Request",
+    "Response",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """An ordered, case-insensitive multi-map of header fields (RFC 9110 §5)."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str]] | dict[str, str] | None = None) -> Headers:
+        if pairs is None:
+            return cls()
+        if isinstance(pairs, dict):
+            pairs = pairs.items()
+        return cls(tuple((str(k), str(v)) for k, v in pairs))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of `name`, or `default`."""
+        wanted = name.lower()
+        for key, value in self.items:
+            if key.lower() == wanted:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`, in order (repeated fields stay separate)."""
+        wanted = name.lower()
+        return [value for key, value in self.items if key.lower() == wanted]
+
+    def with_(self, name: str, value: str) -> Headers:
+        """A copy where `name` is replaced by the single `value`."""
+        wanted = name.lower()
+        kept = tuple((k, v) for k, v in self.items if k.lower() != wanted)
+        return Headers((*kept, (name, value)))
+
+    def without(self, name: str) -> Headers:
+        wanted = name.lower()
+        return Headers(tuple((k, v) for k, v in self.items if k.lower() != wanted))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        # Credentials must never reach logs or tracebacks through a repr.
+        shown = [(k, "[redacted]" if k.lower() == "authorization" else v) for k, v in self.items]
+        return f"Headers({shown!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyBody:
+    """No body at all (`Content-Length: 0` where the method needs one)."""
+
+    @property
+    def length(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class BytesBody:
+    """A small in-memory body: a manifest, a config, a token request form."""
+
+    data: bytes
+
+    @property
+    def length(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"BytesBody(<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class FileSlice:
+    """`length` bytes of the file at `path` starting at `offset`, streamed by the driver.
+
+    A layer inside an image archive is exactly such a slice of the tar file: it is never
+    extracted or loaded into memory.
+    """
+
+    path: str
+    offset: int
+    length: int
+
+    def __post_init__(self) -> None:
+        if self.offset < 0 or self.length < 0:
+            raise ValueError(f"invalid file slice {self.offset}+{self.length}")
+
+
+Body = EmptyBody | BytesBody | FileSlice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """An HTTP request for the driver to send.
+
+    The driver sends exactly these headers (plus what its HTTP library adds, such as `Host`)
+    and never follows redirects: redirects are the core's business, so that credentials are
+    never carried to another host.
+
+    `response_body` says what the flow needs back: `"bytes"` reads the body (up to
+    `max_response_bytes`), `"discard"` drops it unread.
+    """
+
+    method: str
+    url: str
+    headers: Headers = field(default_factory=Headers)
+    body: Body = field(default_factory=EmptyBody)
+    response_body: Literal["bytes", "discard"] = "bytes"
+    max_response_bytes: int = 16 * 1024 * 1024
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {_redact_url(self.url)})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    """What the registry answered.
+
+    `received_at` is a monotonic timestamp in seconds taken by the driver when the response
+    headers arrived; the core never reads a clock itself.
+    """
+
+    status: int
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    received_at: float = 0.0
+
+    def __repr__(self) -> str:
+        return f"Response({self.status}, <{len(self.body)} bytes>)"
+
+
+def _redact_url(url: str) -> str:
+    """Drop any `user:password@` part of a URL before it is shown anywhere."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "[redacted]@" + authority.rpartition("@")[2]
+    return f"{scheme}://{authority}{slash}{path}"

@@ -1,0 +1,191 @@
+"""Names, tags, digests and image references, validated per the distribution grammar.
+
+Grammar: OCI distribution-spec §2 ("Pulling manifests", name and tag rules), OCI image-spec
+descriptor.md ("Digests"), and distribution/reference for docker-style references.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import ValidationError
+
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "ImageReference",
+    "RegistryEndpoint",
+    "parse_reference",
+    "validate_digest",
+    "validate_reference",
+    "validate_repository",
+    "validate_tag",
+]
+
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_REPOSITORY_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_DIGEST_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_KNOWN_DIGEST_HEX = {"sha256": 64, "sha512": 128}
+# distribution/reference: host + "/" + path is at most 255 characters.
+_NAME_TOTAL_LENGTH_MAX = 255
+
+DEFAULT_DOMAIN = "docker.io"
+
+
+def validate_repository(name: object) -> str:
+    """Return `name` if it is a valid repository path (`library/busybox`), else raise."""
+    if not isinstance(name, str):
+        raise ValidationError(f"repository must be a string, not {type(name).__name__}")
+    if not name:
+        raise ValidationError("repository must not be empty")
+    if len(name) > _NAME_TOTAL_LENGTH_MAX:
+        raise ValidationError(f"repository name is longer than {_NAME_TOTAL_LENGTH_MAX} characters")
+    if not _REPOSITORY_RE.fullmatch(name):
+        hint = " (it must be lower case)" if name.lower() != name else ""
+        raise ValidationError(
+            f"invalid repository name {name!r}{hint}: path components of [a-z0-9] separated by "
+            "'.', '_', '__' or '-', joined by '/'"
+        )
+    return name
+
+
+def validate_tag(tag: object) -> str:
+    """Return `tag` if it matches `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`, else raise."""
+    if not isinstance(tag, str):
+        raise ValidationError(f"tag must be a string, not {type(tag).__name__}")
+    if not _TAG_RE.fullmatch(tag):
+        raise ValidationError(
+            f"invalid tag {tag!r}: 1 to 128 characters of [A-Za-z0-9._-], "
+            "not starting with '.' or '-'"
+        )
+    return tag
+
+
+def validate_digest(digest: object) -> str:
+    """Return `digest` if it is `algorithm:hex` with a well-formed encoding, else raise.
+
+    sha256 and sha512 must be exactly 64 and 128 lower-case hex digits (image-spec
+    descriptor.md, "Registered algorithms"); other algorithms are accepted as opaque.
+    """
+    if not isinstance(digest, str):
+        raise ValidationError(f"digest must be a string, not {type(digest).__name__}")
+    if not _DIGEST_RE.fullmatch(digest):
+        raise ValidationError(f"invalid digest {digest!r}: expected 'algorithm:encoded'")
+    algorithm, _, encoded = digest.partition(":")
+    size = _KNOWN_DIGEST_HEX.get(algorithm)
+    if size is not None and not (len(encoded) == size and re.fullmatch(r"[a-f0-9]+", encoded)):
+        raise ValidationError(
+            f"invalid {algorithm} digest {digest!r}: expected {size} lower-case hex digits"
+        )
+    return digest
+
+
+def validate_reference(reference: object) -> str:
+    """A manifest reference: a tag or a digest."""
+    if isinstance(reference, str) and ":" in reference:
+        return validate_digest(reference)
+    return validate_tag(reference)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """A parsed docker-style reference: `[host[:port]/]repository[:tag][@digest]`."""
+
+    domain: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.domain}/{self.repository}"
+        if self.tag is not None:
+            text += f":{self.tag}"
+        if self.digest is not None:
+            text += f"@{self.digest}"
+        return text
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse a docker-style image reference the way distribution/reference does.
+
+    The first path component is a registry host only if it contains `.` or `:`, or is
+    `localhost`; otherwise the image is on Docker Hub, where one-component names get the
+    `library/` prefix (`busybox` -> `docker.io/library/busybox`).
+    """
+    if not isinstance(text, str) or not text:
+        raise ValidationError("image reference must be a non-empty string")
+    remainder, _, digest = text.partition("@")
+    if digest:
+        validate_digest(digest)
+    domain = DEFAULT_DOMAIN
+    first, slash, rest = remainder.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        domain, remainder = first, rest
+    name, colon, tag = remainder.rpartition(":")
+    if not colon:
+        name, tag = remainder, ""
+    if domain == "index.docker.io":
+        domain = DEFAULT_DOMAIN
+    if domain == DEFAULT_DOMAIN and "/" not in name:
+        name = f"library/{name}"
+    try:
+        validate_repository(name)
+        if tag:
+            validate_tag(tag)
+    except ValidationError as exc:
+        raise ValidationError(f"invalid image reference {text!r}: {exc}") from None
+    if len(domain) + 1 + len(name) > _NAME_TOTAL_LENGTH_MAX:
+        raise ValidationError(f"invalid image reference {text!r}: name longer than 255 characters")
+    return ImageReference(domain=domain, repository=name, tag=tag or None, digest=digest or None)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEndpoint:
+    """Where a registry lives: scheme, authority and an optional path prefix.
+
+    `http://` is used only when the URL says so; a bare `host:port` means HTTPS.
+    """
+
+    scheme: str
+    netloc: str
+    path: str = ""
+
+    @classmethod
+    def parse(cls, url: object) -> RegistryEndpoint:
+        if not isinstance(url, str) or not url.strip():
+            raise ValidationError("registry URL must be a non-empty string")
+        text = url.strip()
+        if "://" not in text:
+            text = "https://" + text
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https"):
+            raise ValidationError(f"registry URL must use http or https, not {parts.scheme!r}")
+        if not parts.hostname:
+            raise ValidationError(f"registry URL {url!r} has no host")
+        if parts.username is not None or parts.password is not None:
+            raise ValidationError("registry URL must not carry credentials; pass them separately")
+        if parts.query or parts.fragment:
+            raise ValidationError(f"registry URL {url!r} must not have a query or fragment")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValidationError(f"registry URL {url!r} has an invalid port") from None
+        path = parts.path.rstrip("/")
+        if path.endswith("/v2"):
+            path = path[: -len("/v2")]
+        return cls(scheme=parts.scheme, netloc=parts.netloc.lower(), path=path)
+
+    @property
+    def base_url(self) -> str:
+        return urlunsplit((self.scheme, self.netloc, self.path, "", ""))
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path such as `/v2/<name>/blobs/<digest>`."""
+        return self.base_url + path
+
+    @property
+    def host(self) -> str:
+        """`host[:port]` as it appears in image references."""
+        return self.netloc

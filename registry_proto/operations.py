@@ -1,0 +1,156 @@
+"""The public operations, as flows with their arguments already validated.
+
+Each function checks its arguments when called (a generator body would only run once driven)
+and returns the flow that performs the operation. The clients in `registry_async` and
+`registry_sync` call these and drive the result, so validation and behaviour are the same in
+both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from typing import Any
+
+from ._archive import read_archive
+from ._effects import Flow
+from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
+from ._reference import RegistryEndpoint, validate_repository, validate_tag
+from .flows import (
+    ApiVersion,
+    PushResult,
+    check_api_version,
+    push_all_original_tags,
+    push_archive,
+    push_original_tag,
+    split_original_tag,
+)
+
+__all__ = [
+    "check_registry_connectivity",
+    "extract_original_tags",
+    "get_primary_tag",
+    "ping",
+    "push_docker_tar",
+    "push_docker_tar_with_all_original_tags",
+    "push_docker_tar_with_original_tags",
+    "validate_concurrency",
+]
+
+
+def _path(tar_path: object) -> str:
+    if isinstance(tar_path, bytes) or not isinstance(tar_path, str | os.PathLike):
+        raise ValidationError(
+            f"tar_path must be a str or os.PathLike, not {type(tar_path).__name__}"
+        )
+    path = os.fspath(tar_path)
+    if not isinstance(path, str) or not path:
+        raise ValidationError("tar_path must be a non-empty path")
+    return path
+
+
+def validate_concurrency(max_concurrency: object) -> int:
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise ValidationError("max_concurrency must be an int")
+    if not 1 <= max_concurrency <= 256:
+        raise ValidationError("max_concurrency must be between 1 and 256")
+    return max_concurrency
+
+
+def ping(registry_url: str) -> Flow[ApiVersion]:
+    """`GET /v2/`: the API version header and the auth schemes the registry asks for."""
+    return check_api_version(RegistryEndpoint.parse(registry_url))
+
+
+def check_registry_connectivity(registry_url: str) -> Flow[bool]:
+    """True when a v2 registry answers at `registry_url`, False when nothing (or no registry) does.
+
+    A registry that asks for a login still counts as reachable. A malformed URL raises
+    `ValidationError`.
+    """
+    endpoint = RegistryEndpoint.parse(registry_url)
+
+    def flow() -> Generator[Any, Any, bool]:
+        try:
+            yield from check_api_version(endpoint)
+        except (TransportFailure, RegistryError, RemoteProtocolError):
+            return False
+        return True
+
+    return flow()
+
+
+def push_docker_tar(
+    tar_path: str | os.PathLike[str],
+    registry_url: str,
+    repository: str,
+    tag: str,
+    *,
+    source: str | None = None,
+    max_concurrency: int,
+) -> Flow[str]:
+    """Push the image in an archive as `repository:tag`; the flow returns the manifest digest."""
+    path = _path(tar_path)
+    endpoint = RegistryEndpoint.parse(registry_url)
+    validate_repository(repository)
+    validate_tag(tag)
+    if source is not None and not isinstance(source, str):
+        raise ValidationError("source must be a tag recorded in the archive, as a string")
+    return push_archive(
+        endpoint,
+        path,
+        repository,
+        tag,
+        source=source,
+        max_concurrency=validate_concurrency(max_concurrency),
+    )
+
+
+def push_docker_tar_with_original_tags(
+    tar_path: str | os.PathLike[str], registry_url: str, *, max_concurrency: int
+) -> Flow[str]:
+    """Push under the archive's first recorded tag; the flow returns the manifest digest."""
+    path = _path(tar_path)
+    endpoint = RegistryEndpoint.parse(registry_url)
+    inner = push_original_tag(endpoint, path, max_concurrency=validate_concurrency(max_concurrency))
+
+    def flow() -> Generator[Any, Any, str]:
+        result = yield from inner
+        return result.digest
+
+    return flow()
+
+
+def push_docker_tar_with_all_original_tags(
+    tar_path: str | os.PathLike[str], registry_url: str, *, max_concurrency: int
+) -> Flow[list[PushResult]]:
+    """Push every tag recorded in the archive; the flow returns one result per tag."""
+    path = _path(tar_path)
+    endpoint = RegistryEndpoint.parse(registry_url)
+    return push_all_original_tags(
+        endpoint, path, max_concurrency=validate_concurrency(max_concurrency)
+    )
+
+
+def extract_original_tags(tar_path: str | os.PathLike[str]) -> Flow[list[str]]:
+    """Every tag recorded in the archive, exactly as recorded (empty for untagged images)."""
+    path = _path(tar_path)
+
+    def flow() -> Generator[Any, Any, list[str]]:
+        archive = yield from read_archive(path)
+        return list(archive.repo_tags)
+
+    return flow()
+
+
+def get_primary_tag(tar_path: str | os.PathLike[str]) -> Flow[tuple[str, str]]:
+    """`(repository, tag)` of the archive's first recorded tag, registry host removed."""
+    path = _path(tar_path)
+
+    def flow() -> Generator[Any, Any, tuple[str, str]]:
+        archive = yield from read_archive(path)
+        if not archive.repo_tags:
+            raise ValidationError(f"{path} records no tag")
+        return split_original_tag(archive.repo_tags[0])
+
+    return flow()

@@ -1,0 +1,63 @@
+"""Module-level blocking functions: each opens a client for one call."""
+
+from __future__ import annotations
+
+import os
+
+from registry_proto import operations as ops
+from registry_proto.flows import PushResult
+
+from ._client import RegistryClient
+from ._driver import SyncDriver
+
+__all__ = [
+    "check_registry_connectivity",
+    "extract_original_tags",
+    "get_primary_tag",
+    "push_docker_tar",
+    "push_docker_tar_with_all_original_tags",
+    "push_docker_tar_with_original_tags",
+]
+
+
+def check_registry_connectivity(registry_url: str) -> bool:
+    """True when a v2 registry answers at `registry_url`; False when nothing does."""
+    with RegistryClient() as client:
+        return client.check_registry_connectivity(registry_url)
+
+
+def push_docker_tar(
+    tar_path: str | os.PathLike[str],
+    registry_url: str,
+    repository: str,
+    tag: str,
+    *,
+    source: str | None = None,
+) -> str:
+    """Push the image in a `docker save` archive as `repository:tag`; return its digest."""
+    with RegistryClient() as client:
+        return client.push_docker_tar(tar_path, registry_url, repository, tag, source=source)
+
+
+def push_docker_tar_with_original_tags(tar_path: str | os.PathLike[str], registry_url: str) -> str:
+    """Push under the first tag recorded in the archive (host removed); return the digest."""
+    with RegistryClient() as client:
+        return client.push_docker_tar_with_original_tags(tar_path, registry_url)
+
+
+def push_docker_tar_with_all_original_tags(
+    tar_path: str | os.PathLike[str], registry_url: str
+) -> list[PushResult]:
+    """Push every tag recorded in the archive; return what was pushed."""
+    with RegistryClient() as client:
+        return client.push_docker_tar_with_all_original_tags(tar_path, registry_url)
+
+
+def extract_original_tags(tar_path: str | os.PathLike[str]) -> list[str]:
+    """Every tag recorded in the archive, exactly as recorded (empty when untagged)."""
+    return SyncDriver(None).run(ops.extract_original_tags(tar_path))
+
+
+def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
+    """`(repository, tag)` of the first tag recorded in the archive, registry host removed."""
+    return SyncDriver(None).run(ops.get_primary_tag(tar_path))

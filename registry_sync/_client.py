@@ -1,0 +1,118 @@
+"""`RegistryClient`: the blocking client. One connection pool for many calls."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+
+from registry_proto import Flow, __version__
+from registry_proto import operations as ops
+from registry_proto.flows import ApiVersion, PushResult
+from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
+
+from ._driver import SyncDriver
+
+__all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "RegistryClient"]
+
+T = TypeVar("T")
+
+USER_AGENT = f"registry-api-v2-client/{__version__}"
+# Connecting should be quick; a single read or write may wait on a busy registry.
+DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+
+
+class RegistryClient:
+    """A blocking registry client holding one connection pool.
+
+    Use it as a context manager, or call `close()`. `max_concurrency` bounds how many blobs of
+    one image are pushed at once. The client is not tied to one registry: every method takes
+    the registry URL.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+    ) -> None:
+        self._max_concurrency = ops.validate_concurrency(max_concurrency)
+        self._http = httpx.Client(
+            timeout=timeout,
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=max(16, 2 * max_concurrency)),
+        )
+        self._driver = SyncDriver(self._http, max_workers=self._max_concurrency)
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive any `registry_proto` flow with this client's connection pool."""
+        return self._driver.run(flow)
+
+    def check_registry_connectivity(self, registry_url: str) -> bool:
+        """True when a v2 registry answers at `registry_url`; False when nothing does."""
+        return self.run(ops.check_registry_connectivity(registry_url))
+
+    def ping(self, registry_url: str) -> ApiVersion:
+        """The registry's API version header and the auth schemes it asks for."""
+        return self.run(ops.ping(registry_url))
+
+    def push_docker_tar(
+        self,
+        tar_path: str | os.PathLike[str],
+        registry_url: str,
+        repository: str,
+        tag: str,
+        *,
+        source: str | None = None,
+    ) -> str:
+        """Push the image in an archive as `repository:tag`; return the manifest digest."""
+        return self.run(
+            ops.push_docker_tar(
+                tar_path,
+                registry_url,
+                repository,
+                tag,
+                source=source,
+                max_concurrency=self._max_concurrency,
+            )
+        )
+
+    def push_docker_tar_with_original_tags(
+        self, tar_path: str | os.PathLike[str], registry_url: str
+    ) -> str:
+        """Push under the first tag recorded in the archive (host removed); return the digest."""
+        return self.run(
+            ops.push_docker_tar_with_original_tags(
+                tar_path, registry_url, max_concurrency=self._max_concurrency
+            )
+        )
+
+    def push_docker_tar_with_all_original_tags(
+        self, tar_path: str | os.PathLike[str], registry_url: str
+    ) -> list[PushResult]:
+        """Push every tag recorded in the archive; return what was pushed."""
+        return self.run(
+            ops.push_docker_tar_with_all_original_tags(
+                tar_path, registry_url, max_concurrency=self._max_concurrency
+            )
+        )

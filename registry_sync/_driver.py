@@ -1,0 +1,165 @@
+"""The blocking driver: performs a flow's effects with `httpx.Client` and a thread pool.
+
+It holds no registry knowledge: it sends the requests it is given, reads files it is pointed
+at, and runs `Parallel` children on threads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, TypeVar, assert_never
+
+import httpx
+
+from registry_proto import (
+    BytesBody,
+    Effect,
+    Emit,
+    EmptyBody,
+    FileSlice,
+    Flow,
+    Headers,
+    Parallel,
+    ReadFile,
+    Request,
+    Response,
+    Sleep,
+    TransportFailure,
+)
+
+from ._files import iter_slice, read_range
+
+__all__ = ["SyncDriver", "map_transport_errors"]
+
+T = TypeVar("T")
+
+
+@contextmanager
+def map_transport_errors(request: Request) -> Iterator[None]:
+    """Translate the HTTP library's failures into the core's `TransportFailure`, in one place."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise TransportFailure(
+            f"{request.method} {request!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class SyncDriver:
+    """Runs flows to completion, blocking the calling thread.
+
+    `Parallel` children run on up to `max_workers` threads each; a thread cannot be
+    interrupted, so when one child fails the others still running are waited for, and the
+    ones not yet started are skipped.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client | None,
+        *,
+        max_workers: int = 8,
+        on_event: Callable[[object], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._max_workers = max_workers
+        self._on_event = on_event
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged."""
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    effect = flow.throw(error) if error is not None else flow.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    value = self._perform(effect)
+                except Exception as exc:  # thrown into the flow, which decides
+                    error = exc
+        finally:
+            flow.close()
+
+    def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Request):
+            return self._send(effect)
+        if isinstance(effect, ReadFile):
+            return read_range(effect.path, effect.offset, effect.length)
+        if isinstance(effect, Parallel):
+            return self._parallel(effect)
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Emit):
+            if self._on_event is not None:
+                self._on_event(effect.event)
+            return None
+        assert_never(effect)
+
+    def _send(self, request: Request) -> Response:
+        if self._client is None:
+            raise TransportFailure("this driver has no HTTP client")
+        content: bytes | Iterator[bytes] | None
+        body = request.body
+        if isinstance(body, EmptyBody):
+            content = None
+        elif isinstance(body, BytesBody):
+            content = body.data
+        elif isinstance(body, FileSlice):
+            content = iter_slice(body)
+        else:
+            assert_never(body)
+        with map_transport_errors(request):
+            outgoing = self._client.build_request(
+                request.method, request.url, headers=list(request.headers), content=content
+            )
+            response = self._client.send(outgoing, stream=True, follow_redirects=False)
+            try:
+                received_at = time.monotonic()
+                data = b""
+                if request.response_body == "bytes":
+                    data = _read_capped(response.iter_bytes(), request.max_response_bytes)
+                return Response(
+                    status=response.status_code,
+                    headers=Headers(tuple(response.headers.multi_items())),
+                    body=data,
+                    received_at=received_at,
+                )
+            finally:
+                response.close()
+
+    def _parallel(self, effect: Parallel) -> list[Any]:
+        workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
+            futures: list[Future[Any]] = [pool.submit(self.run, child) for child in effect.flows]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()  # children not started yet are skipped after a failure
+            wait(futures)
+        errors: list[Exception] = []
+        for future in futures:
+            exc = None if future.cancelled() else future.exception()
+            if isinstance(exc, Exception):
+                errors.append(exc)
+            elif exc is not None:
+                raise exc  # not an error to report but an interruption: let it through
+        if errors:
+            raise ExceptionGroup("parallel registry operations failed", errors)
+        return [future.result() for future in futures]
+
+
+def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise TransportFailure(f"response body larger than {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
