@@ -1,1 +1,49 @@
-"""async"""
+"""registry_async: the default entry point, for asyncio and trio.
+
+::
+
+    import registry_async
+
+    digest = await registry_async.push_docker_tar("app.tar", "http://localhost:15000", "app", "1.0")
+
+`extract_original_tags` and `get_primary_tag` only read a local file and are synchronous.
+"""
+
+from registry_proto import (
+    RegistryError,
+    RegistryProtoError,
+    RemoteProtocolError,
+    TarReadError,
+    TransportFailure,
+    ValidationError,
+    __version__,
+)
+from registry_proto.flows import ApiVersion, PushResult
+from registry_sync import extract_original_tags, get_primary_tag
+
+from ._api import (
+    check_registry_connectivity,
+    push_docker_tar,
+    push_docker_tar_with_all_original_tags,
+    push_docker_tar_with_original_tags,
+)
+from ._client import AsyncRegistryClient
+
+__all__ = [
+    "ApiVersion",
+    "AsyncRegistryClient",
+    "PushResult",
+    "RegistryError",
+    "RegistryProtoError",
+    "RemoteProtocolError",
+    "TarReadError",
+    "TransportFailure",
+    "ValidationError",
+    "__version__",
+    "check_registry_connectivity",
+    "extract_original_tags",
+    "get_primary_tag",
+    "push_docker_tar",
+    "push_docker_tar_with_all_original_tags",
+    "push_docker_tar_with_original_tags",
+]

@@ -1,0 +1,115 @@
+"""`AsyncRegistryClient`: the asyncio/trio client. One connection pool for many calls."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TypeVar
+
+import httpx
+
+from registry_proto import Flow
+from registry_proto import operations as ops
+from registry_proto.flows import ApiVersion, PushResult
+from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
+from registry_sync._client import DEFAULT_TIMEOUT, USER_AGENT
+
+from ._driver import AsyncDriver
+
+__all__ = ["AsyncRegistryClient"]
+
+T = TypeVar("T")
+
+
+class AsyncRegistryClient:
+    """An async registry client holding one connection pool; runs under asyncio and trio.
+
+    Use it as an async context manager, or call `aclose()`. Many operations may run on one
+    client at once (e.g. gathered pushes); they share its pool. `max_concurrency` bounds how
+    many blobs of one image are pushed at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+    ) -> None:
+        self._max_concurrency = ops.validate_concurrency(max_concurrency)
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=max(16, 2 * max_concurrency)),
+        )
+        self._driver = AsyncDriver(self._http)
+
+    async def __aenter__(self) -> AsyncRegistryClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive any `registry_proto` flow with this client's connection pool."""
+        return await self._driver.run(flow)
+
+    async def check_registry_connectivity(self, registry_url: str) -> bool:
+        """True when a v2 registry answers at `registry_url`; False when nothing does."""
+        return await self.run(ops.check_registry_connectivity(registry_url))
+
+    async def ping(self, registry_url: str) -> ApiVersion:
+        """The registry's API version header and the auth schemes it asks for."""
+        return await self.run(ops.ping(registry_url))
+
+    async def push_docker_tar(
+        self,
+        tar_path: str | os.PathLike[str],
+        registry_url: str,
+        repository: str,
+        tag: str,
+        *,
+        source: str | None = None,
+    ) -> str:
+        """Push the image in an archive as `repository:tag`; return the manifest digest."""
+        return await self.run(
+            ops.push_docker_tar(
+                tar_path,
+                registry_url,
+                repository,
+                tag,
+                source=source,
+                max_concurrency=self._max_concurrency,
+            )
+        )
+
+    async def push_docker_tar_with_original_tags(
+        self, tar_path: str | os.PathLike[str], registry_url: str
+    ) -> str:
+        """Push under the first tag recorded in the archive (host removed); return the digest."""
+        return await self.run(
+            ops.push_docker_tar_with_original_tags(
+                tar_path, registry_url, max_concurrency=self._max_concurrency
+            )
+        )
+
+    async def push_docker_tar_with_all_original_tags(
+        self, tar_path: str | os.PathLike[str], registry_url: str
+    ) -> list[PushResult]:
+        """Push every tag recorded in the archive; return what was pushed."""
+        return await self.run(
+            ops.push_docker_tar_with_all_original_tags(
+                tar_path, registry_url, max_concurrency=self._max_concurrency
+            )
+        )

@@ -1,0 +1,163 @@
+"""The async driver: performs a flow's effects with anyio and `httpx.AsyncClient`.
+
+The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
+capacity limiter; when one fails, the task group cancels the others. Cancellation is never
+thrown into a flow: the flow is closed, and its `finally` blocks run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar, assert_never
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from registry_proto import (
+    BytesBody,
+    Effect,
+    Emit,
+    EmptyBody,
+    FileSlice,
+    Flow,
+    Headers,
+    Parallel,
+    ReadFile,
+    Request,
+    Response,
+    Sleep,
+    TarReadError,
+    TransportFailure,
+)
+from registry_sync._driver import map_transport_errors
+from registry_sync._files import CHUNK_SIZE, read_range
+
+__all__ = ["AsyncDriver"]
+
+T = TypeVar("T")
+
+
+class AsyncDriver:
+    """Runs flows to completion on the current event loop (asyncio or trio)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None,
+        *,
+        on_event: Callable[[object], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._on_event = on_event
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged."""
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    effect = flow.throw(error) if error is not None else flow.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    value = await self._perform(effect)
+                except Exception as exc:  # thrown into the flow; cancellation is not
+                    error = exc
+        finally:
+            flow.close()
+
+    async def _perform(self, effect: Effect) -> Any:
+        if isinstance(effect, Request):
+            return await self._send(effect)
+        if isinstance(effect, ReadFile):
+            return await anyio.to_thread.run_sync(
+                read_range, effect.path, effect.offset, effect.length
+            )
+        if isinstance(effect, Parallel):
+            return await self._parallel(effect)
+        if isinstance(effect, Sleep):
+            await anyio.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Emit):
+            if self._on_event is not None:
+                self._on_event(effect.event)
+            return None
+        assert_never(effect)
+
+    async def _send(self, request: Request) -> Response:
+        if self._client is None:
+            raise TransportFailure("this driver has no HTTP client")
+        content: bytes | AsyncIterator[bytes] | None
+        body = request.body
+        if isinstance(body, EmptyBody):
+            content = None
+        elif isinstance(body, BytesBody):
+            content = body.data
+        elif isinstance(body, FileSlice):
+            content = _aiter_slice(body)
+        else:
+            assert_never(body)
+        with map_transport_errors(request):
+            outgoing = self._client.build_request(
+                request.method, request.url, headers=list(request.headers), content=content
+            )
+            response = await self._client.send(outgoing, stream=True, follow_redirects=False)
+            try:
+                received_at = time.monotonic()
+                data = b""
+                if request.response_body == "bytes":
+                    data = await _read_capped(response.aiter_bytes(), request.max_response_bytes)
+                return Response(
+                    status=response.status_code,
+                    headers=Headers(tuple(response.headers.multi_items())),
+                    body=data,
+                    received_at=received_at,
+                )
+            finally:
+                await response.aclose()
+
+    async def _parallel(self, effect: Parallel) -> list[Any]:
+        results: list[Any] = [None] * len(effect.flows)
+        limiter = anyio.CapacityLimiter(effect.limit)
+
+        async def run_child(index: int, child: Flow[Any]) -> None:
+            async with limiter:
+                results[index] = await self.run(child)
+
+        try:
+            async with anyio.create_task_group() as group:
+                for index, child in enumerate(effect.flows):
+                    group.start_soon(run_child, index, child)
+        finally:
+            for child in effect.flows:
+                child.close()  # children that never started still hold a generator
+        return results
+
+
+async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
+    """The bytes of `body`, read in a worker thread chunk by chunk."""
+    offset, remaining = body.offset, body.length
+    while remaining:
+        chunk = await anyio.to_thread.run_sync(
+            read_range, body.path, offset, min(CHUNK_SIZE, remaining)
+        )
+        if not chunk:
+            raise TarReadError(f"{body.path} ended early: it changed while being read")
+        offset += len(chunk)
+        remaining -= len(chunk)
+        yield chunk
+
+
+async def _read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise TransportFailure(f"response body larger than {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
