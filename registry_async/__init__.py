@@ -23,6 +23,8 @@ from registry_sync import extract_original_tags, get_primary_tag
 
 from ._api import (
     check_registry_connectivity,
+    list_repositories,
+    list_tags,
     push_docker_tar,
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
@@ -43,6 +45,8 @@ __all__ = [
     "check_registry_connectivity",
     "extract_original_tags",
     "get_primary_tag",
+    "list_repositories",
+    "list_tags",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",

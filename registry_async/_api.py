@@ -10,6 +10,8 @@ from ._client import AsyncRegistryClient
 
 __all__ = [
     "check_registry_connectivity",
+    "list_repositories",
+    "list_tags",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
@@ -49,3 +51,17 @@ async def push_docker_tar_with_all_original_tags(
     """Push every tag recorded in the archive; return what was pushed."""
     async with AsyncRegistryClient() as client:
         return await client.push_docker_tar_with_all_original_tags(tar_path, registry_url)
+
+
+async def list_repositories(registry_url: str, *, page_size: int | None = None) -> list[str]:
+    """Every repository in the registry's catalog (all pages followed)."""
+    async with AsyncRegistryClient() as client:
+        return await client.list_repositories(registry_url, page_size=page_size)
+
+
+async def list_tags(
+    registry_url: str, repository: str, *, page_size: int | None = None
+) -> list[str]:
+    """Every tag of `repository` (all pages followed)."""
+    async with AsyncRegistryClient() as client:
+        return await client.list_tags(registry_url, repository, page_size=page_size)

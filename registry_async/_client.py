@@ -113,3 +113,15 @@ class AsyncRegistryClient:
                 tar_path, registry_url, max_concurrency=self._max_concurrency
             )
         )
+
+    async def list_repositories(
+        self, registry_url: str, *, page_size: int | None = None
+    ) -> list[str]:
+        """Every repository in the registry's catalog (all pages followed)."""
+        return await self.run(ops.list_repositories(registry_url, page_size=page_size))
+
+    async def list_tags(
+        self, registry_url: str, repository: str, *, page_size: int | None = None
+    ) -> list[str]:
+        """Every tag of `repository` (all pages followed)."""
+        return await self.run(ops.list_tags(registry_url, repository, page_size=page_size))

@@ -25,11 +25,19 @@ from .flows import (
     push_original_tag,
     split_original_tag,
 )
+from .flows import (
+    list_repositories as _list_repositories,
+)
+from .flows import (
+    list_tags as _list_tags,
+)
 
 __all__ = [
     "check_registry_connectivity",
     "extract_original_tags",
     "get_primary_tag",
+    "list_repositories",
+    "list_tags",
     "ping",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
@@ -154,3 +162,26 @@ def get_primary_tag(tar_path: str | os.PathLike[str]) -> Flow[tuple[str, str]]:
         return split_original_tag(archive.repo_tags[0])
 
     return flow()
+
+
+def _page_size(page_size: object) -> int | None:
+    if page_size is None:
+        return None
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ValidationError("page_size must be a positive int or None")
+    return page_size
+
+
+def list_repositories(registry_url: str, *, page_size: int | None = None) -> Flow[list[str]]:
+    """Every repository in the registry's catalog, following every page."""
+    endpoint = RegistryEndpoint.parse(registry_url)
+    return _list_repositories(endpoint, page_size=_page_size(page_size))
+
+
+def list_tags(
+    registry_url: str, repository: str, *, page_size: int | None = None
+) -> Flow[list[str]]:
+    """Every tag of `repository`, following every page (an emptied repository has none)."""
+    endpoint = RegistryEndpoint.parse(registry_url)
+    validate_repository(repository)
+    return _list_tags(endpoint, repository, page_size=_page_size(page_size))

@@ -14,6 +14,8 @@ __all__ = [
     "check_registry_connectivity",
     "extract_original_tags",
     "get_primary_tag",
+    "list_repositories",
+    "list_tags",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
@@ -61,3 +63,15 @@ def extract_original_tags(tar_path: str | os.PathLike[str]) -> list[str]:
 def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
     """`(repository, tag)` of the first tag recorded in the archive, registry host removed."""
     return SyncDriver(None).run(ops.get_primary_tag(tar_path))
+
+
+def list_repositories(registry_url: str, *, page_size: int | None = None) -> list[str]:
+    """Every repository in the registry's catalog (all pages followed)."""
+    with RegistryClient() as client:
+        return client.list_repositories(registry_url, page_size=page_size)
+
+
+def list_tags(registry_url: str, repository: str, *, page_size: int | None = None) -> list[str]:
+    """Every tag of `repository` (all pages followed)."""
+    with RegistryClient() as client:
+        return client.list_tags(registry_url, repository, page_size=page_size)

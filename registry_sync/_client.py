@@ -116,3 +116,13 @@ class RegistryClient:
                 tar_path, registry_url, max_concurrency=self._max_concurrency
             )
         )
+
+    def list_repositories(self, registry_url: str, *, page_size: int | None = None) -> list[str]:
+        """Every repository in the registry's catalog (all pages followed)."""
+        return self.run(ops.list_repositories(registry_url, page_size=page_size))
+
+    def list_tags(
+        self, registry_url: str, repository: str, *, page_size: int | None = None
+    ) -> list[str]:
+        """Every tag of `repository` (all pages followed)."""
+        return self.run(ops.list_tags(registry_url, repository, page_size=page_size))

@@ -9,6 +9,7 @@ from .archive import (
     split_original_tag,
 )
 from .blobs import blob_exists, cancel_upload, ensure_blob, upload_blob
+from .catalog import CatalogPage, TagsPage, list_repositories, list_tags
 from .manifests import put_manifest
 from .push import BlobUpload, ImageToPush, push_image
 from .version import ApiVersion, check_api_version
@@ -16,13 +17,17 @@ from .version import ApiVersion, check_api_version
 __all__ = [
     "ApiVersion",
     "BlobUpload",
+    "CatalogPage",
     "ImageToPush",
     "PushResult",
+    "TagsPage",
     "blob_exists",
     "cancel_upload",
     "check_api_version",
     "ensure_blob",
     "image_to_push",
+    "list_repositories",
+    "list_tags",
     "push_all_original_tags",
     "push_archive",
     "push_image",

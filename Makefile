@@ -1,0 +1,78 @@
+# Every target installs what it needs: uv (from PyPI), the Python environment (uv sync), and,
+# for anything that talks to a real registry, Debian's docker-registry, skopeo and umoci.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help
+help:
+	@echo "make demo               start the local registry, build a real image archive, push, list, inspect"
+	@echo "make test               lint, type checks and every test (unit and integration)"
+	@echo "make test-unit          pure and adapter tests (no registry needed)"
+	@echo "make test-integration   tests against real registry servers started by the fixtures"
+	@echo "make lint | typecheck | format | bench"
+	@echo "make start-registry | stop-registry   the developer registry on 127.0.0.1:15000"
+
+.PHONY: uv
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
+
+.PHONY: sync
+sync: uv
+	@$(UV) sync --quiet
+
+.PHONY: system-deps
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+.PHONY: test
+test: lint typecheck
+	$(MAKE) --no-print-directory system-deps
+	$(UV) run pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: sync
+	$(UV) run pytest tests/proto tests/adapters $(PYTEST_ARGS)
+
+.PHONY: test-integration
+test-integration: sync system-deps
+	$(UV) run pytest tests/integration $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+.PHONY: format
+format: sync
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+.PHONY: typecheck
+typecheck: sync
+	$(UV) run mypy
+
+.PHONY: demo
+demo: sync system-deps start-registry
+	$(UV) run python scripts/demo.py
+
+.PHONY: bench
+bench: sync system-deps
+	$(UV) run python benchmarks/bench_push.py
+
+.PHONY: start-registry stop-registry start-registry-compose stop-registry-compose
+start-registry:
+	@bash scripts/dev-registry.sh start
+stop-registry:
+	@bash scripts/dev-registry.sh stop
+# docker compose where a Docker engine runs, else the same registry binary as start-registry.
+start-registry-compose:
+	@USE_COMPOSE=1 bash scripts/dev-registry.sh start
+stop-registry-compose:
+	@USE_COMPOSE=1 bash scripts/dev-registry.sh stop
+
+.PHONY: clean
+clean: stop-registry
+	rm -rf .dev-registry .demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
