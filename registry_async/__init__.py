@@ -10,6 +10,10 @@
 """
 
 from registry_proto import (
+    DeletesDisabled,
+    ManifestUnknown,
+    NotFound,
+    Platform,
     RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
@@ -18,11 +22,15 @@ from registry_proto import (
     ValidationError,
     __version__,
 )
-from registry_proto.flows import ApiVersion, PushResult
+from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
 from registry_sync import extract_original_tags, get_primary_tag
 
 from ._api import (
     check_registry_connectivity,
+    delete_image,
+    get_image_info,
+    iter_repositories,
+    iter_tags,
     list_repositories,
     list_tags,
     push_docker_tar,
@@ -34,6 +42,13 @@ from ._client import AsyncRegistryClient
 __all__ = [
     "ApiVersion",
     "AsyncRegistryClient",
+    "DeletesDisabled",
+    "ImageInfo",
+    "LayerInfo",
+    "ManifestUnknown",
+    "NotFound",
+    "Platform",
+    "PlatformManifest",
     "PushResult",
     "RegistryError",
     "RegistryProtoError",
@@ -43,8 +58,12 @@ __all__ = [
     "ValidationError",
     "__version__",
     "check_registry_connectivity",
+    "delete_image",
     "extract_original_tags",
+    "get_image_info",
     "get_primary_tag",
+    "iter_repositories",
+    "iter_tags",
     "list_repositories",
     "list_tags",
     "push_docker_tar",

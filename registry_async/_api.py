@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
-from registry_proto.flows import PushResult
+from registry_proto.flows import ImageInfo, PushResult
 
 from ._client import AsyncRegistryClient
 
 __all__ = [
     "check_registry_connectivity",
+    "delete_image",
+    "get_image_info",
+    "iter_repositories",
+    "iter_tags",
     "list_repositories",
     "list_tags",
     "push_docker_tar",
@@ -65,3 +70,35 @@ async def list_tags(
     """Every tag of `repository` (all pages followed)."""
     async with AsyncRegistryClient() as client:
         return await client.list_tags(registry_url, repository, page_size=page_size)
+
+
+async def iter_repositories(
+    registry_url: str, *, page_size: int | None = None
+) -> AsyncIterator[str]:
+    """Repository names, fetched lazily one catalog page at a time."""
+    async with AsyncRegistryClient() as client:
+        async for name in client.iter_repositories(registry_url, page_size=page_size):
+            yield name
+
+
+async def iter_tags(
+    registry_url: str, repository: str, *, page_size: int | None = None
+) -> AsyncIterator[str]:
+    """Tags of `repository`, fetched lazily one page at a time."""
+    async with AsyncRegistryClient() as client:
+        async for name in client.iter_tags(registry_url, repository, page_size=page_size):
+            yield name
+
+
+async def get_image_info(
+    registry_url: str, repository: str, reference: str, *, platform: str | None = None
+) -> ImageInfo:
+    """Describe an image or index by tag or digest; `platform` picks one image of an index."""
+    async with AsyncRegistryClient() as client:
+        return await client.get_image_info(registry_url, repository, reference, platform=platform)
+
+
+async def delete_image(registry_url: str, repository: str, reference: str) -> bool:
+    """Delete the manifest a tag or digest points at (and so every tag on it)."""
+    async with AsyncRegistryClient() as client:
+        return await client.delete_image(registry_url, repository, reference)

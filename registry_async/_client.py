@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TypeVar
 
@@ -10,7 +11,7 @@ import httpx
 
 from registry_proto import Flow
 from registry_proto import operations as ops
-from registry_proto.flows import ApiVersion, PushResult
+from registry_proto.flows import ApiVersion, ImageInfo, PushResult
 from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
 from registry_sync._client import DEFAULT_TIMEOUT, USER_AGENT
 
@@ -125,3 +126,33 @@ class AsyncRegistryClient:
     ) -> list[str]:
         """Every tag of `repository` (all pages followed)."""
         return await self.run(ops.list_tags(registry_url, repository, page_size=page_size))
+
+    async def iter_repositories(
+        self, registry_url: str, *, page_size: int | None = None
+    ) -> AsyncIterator[str]:
+        """Repository names, fetched lazily one catalog page at a time."""
+        pager = ops.repositories_pager(registry_url, page_size=page_size)
+        while (page := pager.next_page()) is not None:
+            for name in await self.run(page):
+                yield name
+
+    async def iter_tags(
+        self, registry_url: str, repository: str, *, page_size: int | None = None
+    ) -> AsyncIterator[str]:
+        """Tags of `repository`, fetched lazily one page at a time."""
+        pager = ops.tags_pager(registry_url, repository, page_size=page_size)
+        while (page := pager.next_page()) is not None:
+            for name in await self.run(page):
+                yield name
+
+    async def get_image_info(
+        self, registry_url: str, repository: str, reference: str, *, platform: str | None = None
+    ) -> ImageInfo:
+        """Describe an image or index by tag or digest; `platform` picks one image of an index."""
+        return await self.run(
+            ops.get_image_info(registry_url, repository, reference, platform=platform)
+        )
+
+    async def delete_image(self, registry_url: str, repository: str, reference: str) -> bool:
+        """Delete the manifest a tag or digest points at (and so every tag on it)."""
+        return await self.run(ops.delete_image(registry_url, repository, reference))

@@ -21,6 +21,7 @@ __all__ = [
     "BlobUnknown",
     "BlobUploadInvalid",
     "BlobUploadUnknown",
+    "DeletesDisabled",
     "Denied",
     "DigestInvalid",
     "DigestMismatch",
@@ -178,6 +179,10 @@ class Unsupported(RegistryError):
     """The registry does not support this operation (e.g. deletes disabled, HTTP 405)."""
 
     code_name = "UNSUPPORTED"
+
+
+class DeletesDisabled(Unsupported):
+    """The registry refuses deletes (distribution answers 405 unless deletes are enabled)."""
 
 
 class TooManyRequests(RegistryError):

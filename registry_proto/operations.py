@@ -15,26 +15,35 @@ from typing import Any
 from ._archive import read_archive
 from ._effects import Flow
 from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
-from ._reference import RegistryEndpoint, validate_repository, validate_tag
+from ._reference import (
+    RegistryEndpoint,
+    validate_reference,
+    validate_repository,
+    validate_tag,
+)
 from .flows import (
     ApiVersion,
+    ImageInfo,
+    Paginator,
     PushResult,
     check_api_version,
+    delete_manifest,
+    parse_platform,
     push_all_original_tags,
     push_archive,
     push_original_tag,
+    resolve_digest,
     split_original_tag,
 )
-from .flows import (
-    list_repositories as _list_repositories,
-)
-from .flows import (
-    list_tags as _list_tags,
-)
+from .flows import get_image_info as _get_image_info
+from .flows import repositories_pager as _repositories_pager
+from .flows import tags_pager as _tags_pager
 
 __all__ = [
     "check_registry_connectivity",
+    "delete_image",
     "extract_original_tags",
+    "get_image_info",
     "get_primary_tag",
     "list_repositories",
     "list_tags",
@@ -42,6 +51,8 @@ __all__ = [
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
+    "repositories_pager",
+    "tags_pager",
     "validate_concurrency",
 ]
 
@@ -172,16 +183,56 @@ def _page_size(page_size: object) -> int | None:
     return page_size
 
 
+def repositories_pager(registry_url: str, *, page_size: int | None = None) -> Paginator:
+    """A paginator over the registry's catalog, for streaming it page by page."""
+    endpoint = RegistryEndpoint.parse(registry_url)
+    return _repositories_pager(endpoint, page_size=_page_size(page_size))
+
+
+def tags_pager(registry_url: str, repository: str, *, page_size: int | None = None) -> Paginator:
+    """A paginator over the tags of `repository`, for streaming them page by page."""
+    endpoint = RegistryEndpoint.parse(registry_url)
+    validate_repository(repository)
+    return _tags_pager(endpoint, repository, page_size=_page_size(page_size))
+
+
 def list_repositories(registry_url: str, *, page_size: int | None = None) -> Flow[list[str]]:
     """Every repository in the registry's catalog, following every page."""
-    endpoint = RegistryEndpoint.parse(registry_url)
-    return _list_repositories(endpoint, page_size=_page_size(page_size))
+    return repositories_pager(registry_url, page_size=page_size).collect()
 
 
 def list_tags(
     registry_url: str, repository: str, *, page_size: int | None = None
 ) -> Flow[list[str]]:
     """Every tag of `repository`, following every page (an emptied repository has none)."""
+    return tags_pager(registry_url, repository, page_size=page_size).collect()
+
+
+def get_image_info(
+    registry_url: str, repository: str, reference: str, *, platform: str | None = None
+) -> Flow[ImageInfo]:
+    """Describe an image (or index) by tag or digest; `platform` picks one image of an index."""
     endpoint = RegistryEndpoint.parse(registry_url)
     validate_repository(repository)
-    return _list_tags(endpoint, repository, page_size=_page_size(page_size))
+    validate_reference(reference)
+    wanted = parse_platform(platform) if platform is not None else None
+    return _get_image_info(endpoint, repository, reference, platform=wanted)
+
+
+def delete_image(registry_url: str, repository: str, reference: str) -> Flow[bool]:
+    """Delete the manifest `reference` (a tag or digest) points at.
+
+    A tag is first resolved to the digest stored for it (never a child of an index), and the
+    manifest is deleted by digest, which removes every tag pointing at it. Returns True when
+    deleted, False when it vanished between the two requests; a reference that does not exist
+    raises `ManifestUnknown`, a registry that refuses deletes raises `DeletesDisabled`.
+    """
+    endpoint = RegistryEndpoint.parse(registry_url)
+    validate_repository(repository)
+    validate_reference(reference)
+
+    def flow() -> Generator[Any, Any, bool]:
+        digest = yield from resolve_digest(endpoint, repository, reference)
+        return (yield from delete_manifest(endpoint, repository, digest))
+
+    return flow()

@@ -8,6 +8,10 @@ The same functions as `registry_async`, for code without an event loop::
 """
 
 from registry_proto import (
+    DeletesDisabled,
+    ManifestUnknown,
+    NotFound,
+    Platform,
     RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
@@ -16,12 +20,16 @@ from registry_proto import (
     ValidationError,
     __version__,
 )
-from registry_proto.flows import ApiVersion, PushResult
+from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
 
 from ._api import (
     check_registry_connectivity,
+    delete_image,
     extract_original_tags,
+    get_image_info,
     get_primary_tag,
+    iter_repositories,
+    iter_tags,
     list_repositories,
     list_tags,
     push_docker_tar,
@@ -32,6 +40,13 @@ from ._client import RegistryClient
 
 __all__ = [
     "ApiVersion",
+    "DeletesDisabled",
+    "ImageInfo",
+    "LayerInfo",
+    "ManifestUnknown",
+    "NotFound",
+    "Platform",
+    "PlatformManifest",
     "PushResult",
     "RegistryClient",
     "RegistryError",
@@ -42,8 +57,12 @@ __all__ = [
     "ValidationError",
     "__version__",
     "check_registry_connectivity",
+    "delete_image",
     "extract_original_tags",
+    "get_image_info",
     "get_primary_tag",
+    "iter_repositories",
+    "iter_tags",
     "list_repositories",
     "list_tags",
     "push_docker_tar",

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from registry_proto import operations as ops
-from registry_proto.flows import PushResult
+from registry_proto.flows import ImageInfo, PushResult
 
 from ._client import RegistryClient
 from ._driver import SyncDriver
 
 __all__ = [
     "check_registry_connectivity",
+    "delete_image",
     "extract_original_tags",
+    "get_image_info",
     "get_primary_tag",
+    "iter_repositories",
+    "iter_tags",
     "list_repositories",
     "list_tags",
     "push_docker_tar",
@@ -75,3 +80,29 @@ def list_tags(registry_url: str, repository: str, *, page_size: int | None = Non
     """Every tag of `repository` (all pages followed)."""
     with RegistryClient() as client:
         return client.list_tags(registry_url, repository, page_size=page_size)
+
+
+def iter_repositories(registry_url: str, *, page_size: int | None = None) -> Iterator[str]:
+    """Repository names, fetched lazily one catalog page at a time."""
+    with RegistryClient() as client:
+        yield from client.iter_repositories(registry_url, page_size=page_size)
+
+
+def iter_tags(registry_url: str, repository: str, *, page_size: int | None = None) -> Iterator[str]:
+    """Tags of `repository`, fetched lazily one page at a time."""
+    with RegistryClient() as client:
+        yield from client.iter_tags(registry_url, repository, page_size=page_size)
+
+
+def get_image_info(
+    registry_url: str, repository: str, reference: str, *, platform: str | None = None
+) -> ImageInfo:
+    """Describe an image or index by tag or digest; `platform` picks one image of an index."""
+    with RegistryClient() as client:
+        return client.get_image_info(registry_url, repository, reference, platform=platform)
+
+
+def delete_image(registry_url: str, repository: str, reference: str) -> bool:
+    """Delete the manifest a tag or digest points at (and so every tag on it)."""
+    with RegistryClient() as client:
+        return client.delete_image(registry_url, repository, reference)

@@ -1,4 +1,4 @@
-"""The main job end to end: build a real image archive, push it, list it.
+"""The main job end to end: build a real image archive, push it, list it, inspect it.
 
 Run by `make demo`, which first starts the local registry on 127.0.0.1:15000. The image is
 built with umoci from files on this machine and saved by skopeo as a docker-archive, the
@@ -42,6 +42,15 @@ async def main() -> int:
     print(f"tags of {repository}: {tags}")
     if repository not in repositories or tag not in tags:
         print("the pushed image is missing from the listing", file=sys.stderr)
+        return 1
+
+    info = await registry_async.get_image_info(REGISTRY_URL, repository, tag)
+    print(
+        f"inspected: {info.media_type}, {info.platform}, {len(info.layers)} layers, "
+        f"{info.total_size} bytes, entrypoint {list(info.entrypoint or ())}"
+    )
+    if info.digest != digest:
+        print("the registry describes another digest than the one pushed", file=sys.stderr)
         return 1
 
     print(f"digest: {digest}")

@@ -10,13 +10,23 @@ from __future__ import annotations
 import contextlib
 
 from .._effects import Flow, http
-from .._errors import DigestInvalid, RegistryError, RemoteProtocolError, TransportFailure
+from .._errors import (
+    DigestInvalid,
+    DigestMismatch,
+    RegistryError,
+    RemoteProtocolError,
+    TransportFailure,
+)
 from .._headers import add_query, resolve_location
+from .._manifest import sha256_digest
 from .._models import Body, Headers, Request
 from .._reference import RegistryEndpoint
 from ._common import expect
 
-__all__ = ["blob_exists", "cancel_upload", "ensure_blob", "upload_blob"]
+__all__ = ["blob_exists", "cancel_upload", "ensure_blob", "get_blob", "upload_blob"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
 
 _OCTET_STREAM = "application/octet-stream"
 
@@ -95,3 +105,29 @@ def ensure_blob(
         return False
     yield from upload_blob(endpoint, repository, digest, size, body)
     return True
+
+
+def get_blob(
+    endpoint: RegistryEndpoint, repository: str, digest: str, *, max_bytes: int
+) -> Flow[bytes]:
+    """`GET /v2/<name>/blobs/<digest>` of a small blob (a config), checked against its digest.
+
+    Registries often redirect blob downloads to object storage (protocol.md §5.2); redirects
+    are followed here, never from https to http, and a request to another host is a fresh
+    request that carries none of the registry's credentials.
+    """
+    url = endpoint.url(f"/v2/{repository}/blobs/{digest}")
+    for _ in range(_MAX_REDIRECTS + 1):
+        request = Request(method="GET", url=url, max_response_bytes=max_bytes)
+        response = yield from http(request)
+        if response.status not in _REDIRECTS:
+            expect(response, request, 200, context=f"getting blob {digest}")
+            actual = sha256_digest(response.body)
+            if digest.startswith("sha256:") and actual != digest:
+                raise DigestMismatch(f"blob {digest} downloaded with digest {actual}")
+            return response.body
+        target = resolve_location(url, response.headers.get("Location"), what="redirect Location")
+        if url.startswith("https:") and target.startswith("http:"):
+            raise RemoteProtocolError(f"refusing a redirect from https to http for blob {digest}")
+        url = target
+    raise RemoteProtocolError(f"too many redirects while getting blob {digest}")
