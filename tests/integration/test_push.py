@@ -8,6 +8,7 @@ import os
 import shutil
 import tarfile
 from pathlib import Path
+from typing import IO
 
 import anyio
 import pytest
@@ -58,7 +59,7 @@ def archive_config(path: Path, source: str | None = None) -> bytes:
         return _extract(tar, entry["Config"]).read()
 
 
-def _extract(tar: tarfile.TarFile, name: str) -> tarfile.ExFileObject:
+def _extract(tar: tarfile.TarFile, name: str) -> IO[bytes]:
     file = tar.extractfile(name)
     assert file is not None
     return file
