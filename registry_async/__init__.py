@@ -10,19 +10,31 @@
 """
 
 from registry_proto import (
+    BlobMounted,
+    BlobProgress,
+    BlobSkipped,
+    BlobUploaded,
     DeletesDisabled,
+    Denied,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestPushed,
     ManifestUnknown,
     NotFound,
     Platform,
+    PushEvent,
     RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
     TarReadError,
+    TooManyRequests,
     TransportFailure,
+    Unauthorized,
     ValidationError,
     __version__,
 )
 from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
+from registry_proto.operations import PushArgs
 from registry_sync import extract_original_tags, get_primary_tag
 
 from ._api import (
@@ -42,19 +54,31 @@ from ._client import AsyncRegistryClient
 __all__ = [
     "ApiVersion",
     "AsyncRegistryClient",
+    "BlobMounted",
+    "BlobProgress",
+    "BlobSkipped",
+    "BlobUploaded",
     "DeletesDisabled",
+    "Denied",
+    "DigestInvalid",
     "ImageInfo",
     "LayerInfo",
+    "ManifestBlobUnknown",
+    "ManifestPushed",
     "ManifestUnknown",
     "NotFound",
     "Platform",
     "PlatformManifest",
+    "PushArgs",
+    "PushEvent",
     "PushResult",
     "RegistryError",
     "RegistryProtoError",
     "RemoteProtocolError",
     "TarReadError",
+    "TooManyRequests",
     "TransportFailure",
+    "Unauthorized",
     "ValidationError",
     "__version__",
     "check_registry_connectivity",

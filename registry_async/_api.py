@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import Unpack
 
 from registry_proto.flows import ImageInfo, PushResult
+from registry_proto.operations import PushArgs
 
 from ._client import AsyncRegistryClient
 
@@ -34,28 +36,29 @@ async def push_docker_tar(
     registry_url: str,
     repository: str,
     tag: str,
-    *,
-    source: str | None = None,
+    **options: Unpack[PushArgs],
 ) -> str:
-    """Push the image in a `docker save` archive as `repository:tag`; return its digest."""
+    """Push the image in an image archive as `repository:tag`; return the manifest digest."""
     async with AsyncRegistryClient() as client:
-        return await client.push_docker_tar(tar_path, registry_url, repository, tag, source=source)
+        return await client.push_docker_tar(tar_path, registry_url, repository, tag, **options)
 
 
 async def push_docker_tar_with_original_tags(
-    tar_path: str | os.PathLike[str], registry_url: str
+    tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
 ) -> str:
     """Push under the first tag recorded in the archive (host removed); return the digest."""
     async with AsyncRegistryClient() as client:
-        return await client.push_docker_tar_with_original_tags(tar_path, registry_url)
+        return await client.push_docker_tar_with_original_tags(tar_path, registry_url, **options)
 
 
 async def push_docker_tar_with_all_original_tags(
-    tar_path: str | os.PathLike[str], registry_url: str
+    tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
 ) -> list[PushResult]:
-    """Push every tag recorded in the archive; return what was pushed."""
+    """Push every tag recorded in the archive (all images); return what was pushed."""
     async with AsyncRegistryClient() as client:
-        return await client.push_docker_tar_with_all_original_tags(tar_path, registry_url)
+        return await client.push_docker_tar_with_all_original_tags(
+            tar_path, registry_url, **options
+        )
 
 
 async def list_repositories(registry_url: str, *, page_size: int | None = None) -> list[str]:

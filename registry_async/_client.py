@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 import httpx
 
 from registry_proto import Flow
 from registry_proto import operations as ops
-from registry_proto.flows import ApiVersion, ImageInfo, PushResult
+from registry_proto._events import PushEvent
+from registry_proto.flows import ApiVersion, ImageInfo, PushResult, PushState
 from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
+from registry_proto.operations import PushArgs, PushContext
 from registry_sync._client import DEFAULT_TIMEOUT, USER_AGENT
+from registry_sync._host import host_platform
 
 from ._driver import AsyncDriver
 
@@ -46,6 +49,7 @@ class AsyncRegistryClient:
             limits=httpx.Limits(max_connections=max(16, 2 * max_concurrency)),
         )
         self._driver = AsyncDriver(self._http)
+        self._push_state = PushState()
 
     async def __aenter__(self) -> AsyncRegistryClient:
         return self
@@ -61,6 +65,9 @@ class AsyncRegistryClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    def _reporting_driver(self, progress: Callable[[PushEvent], object]) -> AsyncDriver:
+        return AsyncDriver(self._http, on_event=progress)
 
     async def run(self, flow: Flow[T]) -> T:
         """Drive any `registry_proto` flow with this client's connection pool."""
@@ -80,40 +87,52 @@ class AsyncRegistryClient:
         registry_url: str,
         repository: str,
         tag: str,
-        *,
-        source: str | None = None,
+        **options: Unpack[PushArgs],
     ) -> str:
-        """Push the image in an archive as `repository:tag`; return the manifest digest."""
-        return await self.run(
-            ops.push_docker_tar(
-                tar_path,
-                registry_url,
-                repository,
-                tag,
-                source=source,
-                max_concurrency=self._max_concurrency,
-            )
+        """Push the image in an archive as `repository:tag`; return the manifest digest.
+
+        Options (`source`, `platform`, `all_platforms`, `compression`, `chunk_size`,
+        `progress`) are described in docs/api-reference.md.
+        """
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar(
+            tar_path, registry_url, repository, tag, **self._push_context(), **options
         )
+        return await self._run_reporting(flow, progress)
 
     async def push_docker_tar_with_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str
+        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
     ) -> str:
         """Push under the first tag recorded in the archive (host removed); return the digest."""
-        return await self.run(
-            ops.push_docker_tar_with_original_tags(
-                tar_path, registry_url, max_concurrency=self._max_concurrency
-            )
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar_with_original_tags(
+            tar_path, registry_url, **self._push_context(), **options
         )
+        return await self._run_reporting(flow, progress)
 
     async def push_docker_tar_with_all_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str
+        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
     ) -> list[PushResult]:
-        """Push every tag recorded in the archive; return what was pushed."""
-        return await self.run(
-            ops.push_docker_tar_with_all_original_tags(
-                tar_path, registry_url, max_concurrency=self._max_concurrency
-            )
+        """Push every tag recorded in the archive (all images); return what was pushed."""
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar_with_all_original_tags(
+            tar_path, registry_url, **self._push_context(), **options
         )
+        return await self._run_reporting(flow, progress)
+
+    def _push_context(self) -> PushContext:
+        return {
+            "max_concurrency": self._max_concurrency,
+            "host_platform": host_platform(),
+            "state": self._push_state,
+        }
+
+    async def _run_reporting(
+        self, flow: Flow[T], progress: Callable[[PushEvent], object] | None
+    ) -> T:
+        if progress is None:
+            return await self.run(flow)
+        return await self._reporting_driver(progress).run(flow)
 
     async def list_repositories(
         self, registry_url: str, *, page_size: int | None = None

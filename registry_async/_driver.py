@@ -16,13 +16,16 @@ import anyio.to_thread
 import httpx
 
 from registry_proto import (
+    BlobProgress,
     BytesBody,
+    Decompress,
     Effect,
     Emit,
     EmptyBody,
     FileSlice,
     Flow,
     Headers,
+    Offload,
     Parallel,
     ReadFile,
     Request,
@@ -32,7 +35,7 @@ from registry_proto import (
     TransportFailure,
 )
 from registry_sync._driver import map_transport_errors
-from registry_sync._files import CHUNK_SIZE, read_range
+from registry_sync._files import CHUNK_SIZE, read_range, remove_quietly, spool_decompressed
 
 __all__ = ["AsyncDriver"]
 
@@ -46,13 +49,23 @@ class AsyncDriver:
         self,
         client: httpx.AsyncClient | None,
         *,
-        on_event: Callable[[object], None] | None = None,
+        on_event: Callable[[Any], object] | None = None,
     ) -> None:
         self._client = client
         self._on_event = on_event
 
     async def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged."""
+        """Drive `flow` to its result; errors it raises propagate unchanged.
+
+        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        """
+        temporary: list[str] = []
+        try:
+            return await self._run(flow, temporary)
+        finally:
+            remove_quietly(temporary)
+
+    async def _run(self, flow: Flow[T], temporary: list[str]) -> T:
         value: Any = None
         error: BaseException | None = None
         try:
@@ -64,21 +77,27 @@ class AsyncDriver:
                     return result
                 value, error = None, None
                 try:
-                    value = await self._perform(effect)
+                    value = await self._perform(effect, temporary)
                 except Exception as exc:  # thrown into the flow; cancellation is not
                     error = exc
         finally:
             flow.close()
 
-    async def _perform(self, effect: Effect) -> Any:
+    async def _perform(self, effect: Effect, temporary: list[str]) -> Any:
         if isinstance(effect, Request):
             return await self._send(effect)
         if isinstance(effect, ReadFile):
             return await anyio.to_thread.run_sync(
                 read_range, effect.path, effect.offset, effect.length
             )
+        if isinstance(effect, Offload):
+            return await anyio.to_thread.run_sync(effect.function, *effect.args)
+        if isinstance(effect, Decompress):
+            path = await anyio.to_thread.run_sync(spool_decompressed, effect.path, effect.codec)
+            temporary.append(path)
+            return path
         if isinstance(effect, Parallel):
-            return await self._parallel(effect)
+            return await self._parallel(effect, temporary)
         if isinstance(effect, Sleep):
             await anyio.sleep(effect.seconds)
             return None
@@ -99,6 +118,8 @@ class AsyncDriver:
             content = body.data
         elif isinstance(body, FileSlice):
             content = _aiter_slice(body)
+            if self._on_event is not None and request.progress_key is not None:
+                content = self._reporting(content, request.progress_key, body.length)
         else:
             assert_never(body)
         with map_transport_errors(request):
@@ -120,13 +141,24 @@ class AsyncDriver:
             finally:
                 await response.aclose()
 
-    async def _parallel(self, effect: Parallel) -> list[Any]:
+    async def _reporting(
+        self, chunks: AsyncIterator[bytes], key: str, total: int
+    ) -> AsyncIterator[bytes]:
+        """Pass `chunks` on, telling the listener how many bytes went out."""
+        assert self._on_event is not None
+        sent = 0
+        async for chunk in chunks:
+            yield chunk
+            sent += len(chunk)
+            self._on_event(BlobProgress(key, sent, total))
+
+    async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         results: list[Any] = [None] * len(effect.flows)
         limiter = anyio.CapacityLimiter(effect.limit)
 
         async def run_child(index: int, child: Flow[Any]) -> None:
             async with limiter:
-                results[index] = await self.run(child)
+                results[index] = await self._run(child, temporary)
 
         try:
             async with anyio.create_task_group() as group:

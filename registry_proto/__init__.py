@@ -6,16 +6,28 @@ performs no I/O of any kind: no sockets, files, clocks, threads or event loops. 
 `registry_async` (asyncio and trio) and `registry_sync` (blocking) perform the effects.
 """
 
-from ._archive import ArchiveImage, ImageArchive, LayerSource, Platform, read_archive
+from ._archive import (
+    ArchiveEntry,
+    ArchiveImage,
+    ArchiveIndex,
+    ImageArchive,
+    LayerSource,
+    Platform,
+    read_archive,
+)
 from ._effects import (
+    Decompress,
     Effect,
     Emit,
     Flow,
+    Offload,
     Parallel,
     ReadFile,
     Sleep,
+    decompressed,
     emit,
     http,
+    offload,
     parallel,
     read_file,
     sleep,
@@ -49,6 +61,14 @@ from ._errors import (
     Unsupported,
     ValidationError,
 )
+from ._events import (
+    BlobMounted,
+    BlobProgress,
+    BlobSkipped,
+    BlobUploaded,
+    ManifestPushed,
+    PushEvent,
+)
 from ._manifest import Descriptor, ImageManifest
 from ._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
 from ._reference import (
@@ -64,12 +84,19 @@ from ._reference import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchiveEntry",
     "ArchiveImage",
+    "ArchiveIndex",
+    "BlobMounted",
+    "BlobProgress",
+    "BlobSkipped",
     "BlobUnknown",
     "BlobUploadInvalid",
     "BlobUploadUnknown",
+    "BlobUploaded",
     "Body",
     "BytesBody",
+    "Decompress",
     "DeletesDisabled",
     "Denied",
     "Descriptor",
@@ -88,12 +115,15 @@ __all__ = [
     "LayerSource",
     "ManifestBlobUnknown",
     "ManifestInvalid",
+    "ManifestPushed",
     "ManifestUnknown",
     "NameInvalid",
     "NameUnknown",
     "NotFound",
+    "Offload",
     "Parallel",
     "Platform",
+    "PushEvent",
     "RangeInvalid",
     "ReadFile",
     "RegistryEndpoint",
@@ -113,8 +143,10 @@ __all__ = [
     "Unsupported",
     "ValidationError",
     "__version__",
+    "decompressed",
     "emit",
     "http",
+    "offload",
     "parallel",
     "parse_reference",
     "read_archive",

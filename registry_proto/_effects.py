@@ -11,25 +11,31 @@ the helpers below with `yield from`, which keeps every result precisely typed un
 | `Parallel`    | the children's results in input order                     |
 | `Emit`        | `None`, after handing the event to the caller             |
 | `ReadFile`    | the bytes read (fewer only at end of file)                |
+| `Decompress`  | the path of a decompressed copy the driver owns           |
+| `Offload`     | what the function returned, run off the event loop        |
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar, cast
 
 from ._models import Request, Response
 
 __all__ = [
+    "Decompress",
     "Effect",
     "Emit",
     "Flow",
+    "Offload",
     "Parallel",
     "ReadFile",
     "Sleep",
+    "decompressed",
     "emit",
     "http",
+    "offload",
     "parallel",
     "read_file",
     "sleep",
@@ -78,7 +84,32 @@ class Parallel:
             raise ValueError("parallel limit must be at least 1")
 
 
-Effect: TypeAlias = Request | Sleep | Parallel | Emit | ReadFile
+@dataclass(frozen=True, slots=True)
+class Decompress:
+    """Decompress the whole file at `path` (`codec`: gzip, xz, bzip2 or zstd).
+
+    The driver writes the result to a temporary file that lives until the outermost flow it is
+    running ends, and answers with that file's path. A compressed archive cannot be read at
+    random offsets, so this is the one place where content is copied.
+    """
+
+    path: str
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class Offload:
+    """Call `function(*args)`, a pure CPU-bound step (hashing, compressing), off the event loop.
+
+    The function must not do I/O; the async driver runs it in a worker thread so the event
+    loop stays responsive, the blocking driver calls it in place.
+    """
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+Effect: TypeAlias = Request | Sleep | Parallel | Emit | ReadFile | Decompress | Offload
 Flow: TypeAlias = Generator[Effect, Any, T]
 
 
@@ -102,6 +133,18 @@ def read_file(path: str, offset: int, length: int) -> Flow[bytes]:
     """Read up to `length` bytes of `path` from `offset`."""
     data = yield ReadFile(path, offset, length)
     return cast(bytes, data)
+
+
+def decompressed(path: str, codec: str) -> Flow[str]:
+    """The path of a decompressed copy of `path`."""
+    result = yield Decompress(path, codec)
+    return cast(str, result)
+
+
+def offload(function: Callable[..., T], *args: Any) -> Flow[T]:
+    """`function(*args)`, computed off the event loop."""
+    result = yield Offload(function, args)
+    return cast(T, result)
 
 
 def parallel(flows: Sequence[Flow[T]], *, limit: int) -> Flow[list[T]]:

@@ -112,7 +112,13 @@ def parse_link_next(values: list[str] | str, base_url: str) -> str | None:
                     continue
                 rels = raw.strip().strip('"').lower().split()
                 if "next" in rels:
-                    return urljoin(base_url, str(match.group("url")).strip())
+                    target = str(match.group("url")).strip()
+                    try:
+                        return urljoin(base_url, target)
+                    except ValueError:  # e.g. an unbalanced IPv6 bracket
+                        raise RemoteProtocolError(
+                            f"the registry sent an unusable Link target: {target!r}"
+                        ) from None
     return None
 
 
@@ -144,8 +150,12 @@ def resolve_location(request_url: str, location: str | None, *, what: str = "Loc
     """
     if not location or not location.strip():
         raise RemoteProtocolError(f"the registry sent no {what} header")
-    resolved = urljoin(request_url, location.strip())
-    parts = urlsplit(resolved)
+    try:
+        resolved = urljoin(request_url, location.strip())
+        parts = urlsplit(resolved)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        raise RemoteProtocolError(f"the registry sent an unusable {what}: {location!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RemoteProtocolError(f"the registry sent an unusable {what}: {location!r}")
     return resolved

@@ -127,6 +127,9 @@ class Request:
 
     `response_body` says what the flow needs back: `"bytes"` reads the body (up to
     `max_response_bytes`), `"discard"` drops it unread.
+
+    `progress_key`, when set, asks the driver to report the body's bytes as they are sent
+    (as `BlobProgress(progress_key, sent, total)` events), if anyone listens.
     """
 
     method: str
@@ -135,6 +138,7 @@ class Request:
     body: Body = field(default_factory=EmptyBody)
     response_body: Literal["bytes", "discard"] = "bytes"
     max_response_bytes: int = 16 * 1024 * 1024
+    progress_key: str | None = None
 
     def __repr__(self) -> str:
         return f"Request({self.method} {_redact_url(self.url)})"

@@ -17,6 +17,7 @@ __all__ = [
     "ImageReference",
     "RegistryEndpoint",
     "parse_reference",
+    "split_recorded_tag",
     "validate_digest",
     "validate_reference",
     "validate_repository",
@@ -116,6 +117,11 @@ def parse_reference(text: str) -> ImageReference:
     """
     if not isinstance(text, str) or not text:
         raise ValidationError("image reference must be a non-empty string")
+    if re.fullmatch(r"[a-f0-9]{64}", text):
+        # An image ID, not a name (distribution/reference refuses it the same way).
+        raise ValidationError(
+            f"invalid image reference {text!r}: cannot specify 64-byte hexadecimal strings"
+        )
     remainder, _, digest = text.partition("@")
     if digest:
         validate_digest(digest)
@@ -189,3 +195,28 @@ class RegistryEndpoint:
     def host(self) -> str:
         """`host[:port]` as it appears in image references."""
         return self.netloc
+
+
+def split_recorded_tag(recorded: str) -> tuple[str, str] | None:
+    """`(repository, tag)` for a tag recorded in an image archive, without its registry host.
+
+    `example.com/app:1` -> `("app", "1")`. Docker Hub's implicit `library/` namespace is
+    dropped as docker itself displays it (`docker.io/library/busybox:1` -> `("busybox", "1")`,
+    the same as docker's own record `busybox:1`); other namespaces stay (`docker.io/foo/bar`).
+    Returns None for what names no repository: a bare tag (`latest`, as an OCI layout's
+    `ref.name` may hold), or text that is no reference at all.
+    """
+    if "/" not in recorded and ":" not in recorded and "@" not in recorded:
+        return None
+    try:
+        reference = parse_reference(recorded)
+    except ValidationError:
+        return None
+    if reference.tag is None and reference.digest is not None:
+        return None
+    repository = reference.repository
+    if reference.domain == DEFAULT_DOMAIN and repository.count("/") == 1:
+        namespace, _, rest = repository.partition("/")
+        if namespace == "library":
+            repository = rest
+    return repository, reference.tag or "latest"

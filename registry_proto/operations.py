@@ -9,12 +9,14 @@ both.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
 
-from ._archive import read_archive
+from ._archive import Platform, read_archive
 from ._effects import Flow
 from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
+from ._events import PushEvent
 from ._reference import (
     RegistryEndpoint,
     validate_reference,
@@ -25,7 +27,10 @@ from .flows import (
     ApiVersion,
     ImageInfo,
     Paginator,
+    PushOptions,
     PushResult,
+    PushState,
+    Selection,
     check_api_version,
     delete_manifest,
     parse_platform,
@@ -38,8 +43,11 @@ from .flows import (
 from .flows import get_image_info as _get_image_info
 from .flows import repositories_pager as _repositories_pager
 from .flows import tags_pager as _tags_pager
+from .flows.push import DEFAULT_MAX_CONCURRENCY
 
 __all__ = [
+    "PushArgs",
+    "PushContext",
     "check_registry_connectivity",
     "delete_image",
     "extract_original_tags",
@@ -99,39 +107,120 @@ def check_registry_connectivity(registry_url: str) -> Flow[bool]:
     return flow()
 
 
+class PushArgs(TypedDict, total=False):
+    """Keyword options every push function takes.
+
+    - `source`: which image of a multi-image archive, by one of its recorded tags;
+    - `platform`: `"os/arch[/variant]"` of a multi-platform archive to push;
+    - `all_platforms`: push a multi-platform entry's whole index (all its platforms present);
+    - `compression`: None keeps layers as stored; `"gzip"` / `"zstd"` compresses uncompressed
+      layers while streaming them;
+    - `chunk_size`: send blobs in chunks of this many bytes instead of one request each;
+    - `progress`: a callable receiving `PushEvent`s (handled by the client, not here).
+    """
+
+    source: str | None
+    platform: str | None
+    all_platforms: bool
+    compression: str | None
+    chunk_size: int | None
+    progress: Callable[[PushEvent], object] | None
+
+
+class PushContext(TypedDict):
+    """What a client brings to each push: its limits, the host platform, what it has learnt."""
+
+    max_concurrency: int
+    host_platform: Platform | None
+    state: PushState | None
+
+
+@dataclass(frozen=True, slots=True)
+class _PushPlan:
+    selection: Selection
+    options: PushOptions
+    source: str | None
+
+
+def _plan(args: PushArgs, max_concurrency: int, host_platform: Platform | None) -> _PushPlan:
+    unknown = set(args) - set(PushArgs.__annotations__)
+    if unknown:
+        raise ValidationError(f"unknown push option(s): {sorted(unknown)}")
+    source = args.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ValidationError("source must be a tag recorded in the archive, as a string")
+    platform = args.get("platform")
+    all_platforms = args.get("all_platforms", False)
+    if not isinstance(all_platforms, bool):
+        raise ValidationError("all_platforms must be True or False")
+    compression = args.get("compression")
+    chunk_size = args.get("chunk_size")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)):
+        raise ValidationError("chunk_size must be a whole number of bytes or None")
+    if compression is not None and not isinstance(compression, str):
+        raise ValidationError("compression must be None, 'gzip' or 'zstd'")
+    return _PushPlan(
+        selection=Selection(
+            platform=parse_platform(platform) if platform is not None else None,
+            host=host_platform,
+            all_platforms=all_platforms,
+        ),
+        options=PushOptions(
+            max_concurrency=validate_concurrency(max_concurrency),
+            chunk_size=chunk_size,
+            compression=compression,
+        ),
+        source=source,
+    )
+
+
 def push_docker_tar(
     tar_path: str | os.PathLike[str],
     registry_url: str,
     repository: str,
     tag: str,
     *,
-    source: str | None = None,
-    max_concurrency: int,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    host_platform: Platform | None = None,
+    state: PushState | None = None,
+    **args: Unpack[PushArgs],
 ) -> Flow[str]:
     """Push the image in an archive as `repository:tag`; the flow returns the manifest digest."""
     path = _path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
     validate_repository(repository)
     validate_tag(tag)
-    if source is not None and not isinstance(source, str):
-        raise ValidationError("source must be a tag recorded in the archive, as a string")
+    plan = _plan(args, max_concurrency, host_platform)
     return push_archive(
         endpoint,
         path,
         repository,
         tag,
-        source=source,
-        max_concurrency=validate_concurrency(max_concurrency),
+        source=plan.source,
+        selection=plan.selection,
+        options=plan.options,
+        state=state,
     )
 
 
 def push_docker_tar_with_original_tags(
-    tar_path: str | os.PathLike[str], registry_url: str, *, max_concurrency: int
+    tar_path: str | os.PathLike[str],
+    registry_url: str,
+    *,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    host_platform: Platform | None = None,
+    state: PushState | None = None,
+    **args: Unpack[PushArgs],
 ) -> Flow[str]:
     """Push under the archive's first recorded tag; the flow returns the manifest digest."""
     path = _path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
-    inner = push_original_tag(endpoint, path, max_concurrency=validate_concurrency(max_concurrency))
+    plan = _plan(args, max_concurrency, host_platform)
+    if plan.source is not None:
+        raise ValidationError("source does not apply: the first recorded tag is pushed")
+    inner = push_original_tag(
+        endpoint, path, selection=plan.selection, options=plan.options, state=state
+    )
 
     def flow() -> Generator[Any, Any, str]:
         result = yield from inner
@@ -141,13 +230,22 @@ def push_docker_tar_with_original_tags(
 
 
 def push_docker_tar_with_all_original_tags(
-    tar_path: str | os.PathLike[str], registry_url: str, *, max_concurrency: int
+    tar_path: str | os.PathLike[str],
+    registry_url: str,
+    *,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    host_platform: Platform | None = None,
+    state: PushState | None = None,
+    **args: Unpack[PushArgs],
 ) -> Flow[list[PushResult]]:
     """Push every tag recorded in the archive; the flow returns one result per tag."""
     path = _path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
+    plan = _plan(args, max_concurrency, host_platform)
+    if plan.source is not None:
+        raise ValidationError("source does not apply: every recorded tag is pushed")
     return push_all_original_tags(
-        endpoint, path, max_concurrency=validate_concurrency(max_concurrency)
+        endpoint, path, selection=plan.selection, options=plan.options, state=state
     )
 
 

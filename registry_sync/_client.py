@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 import httpx
 
 from registry_proto import Flow, __version__
 from registry_proto import operations as ops
-from registry_proto.flows import ApiVersion, ImageInfo, PushResult
+from registry_proto._events import PushEvent
+from registry_proto.flows import ApiVersion, ImageInfo, PushResult, PushState
 from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
+from registry_proto.operations import PushArgs, PushContext
 
 from ._driver import SyncDriver
+from ._host import host_platform
 
 __all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "RegistryClient"]
 
@@ -49,6 +52,7 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=max(16, 2 * max_concurrency)),
         )
         self._driver = SyncDriver(self._http, max_workers=self._max_concurrency)
+        self._push_state = PushState()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -64,6 +68,9 @@ class RegistryClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def _reporting_driver(self, progress: Callable[[PushEvent], object]) -> SyncDriver:
+        return SyncDriver(self._http, max_workers=self._max_concurrency, on_event=progress)
 
     def run(self, flow: Flow[T]) -> T:
         """Drive any `registry_proto` flow with this client's connection pool."""
@@ -83,40 +90,50 @@ class RegistryClient:
         registry_url: str,
         repository: str,
         tag: str,
-        *,
-        source: str | None = None,
+        **options: Unpack[PushArgs],
     ) -> str:
-        """Push the image in an archive as `repository:tag`; return the manifest digest."""
-        return self.run(
-            ops.push_docker_tar(
-                tar_path,
-                registry_url,
-                repository,
-                tag,
-                source=source,
-                max_concurrency=self._max_concurrency,
-            )
+        """Push the image in an archive as `repository:tag`; return the manifest digest.
+
+        Options (`source`, `platform`, `all_platforms`, `compression`, `chunk_size`,
+        `progress`) are described in docs/api-reference.md.
+        """
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar(
+            tar_path, registry_url, repository, tag, **self._push_context(), **options
         )
+        return self._run_reporting(flow, progress)
 
     def push_docker_tar_with_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str
+        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
     ) -> str:
         """Push under the first tag recorded in the archive (host removed); return the digest."""
-        return self.run(
-            ops.push_docker_tar_with_original_tags(
-                tar_path, registry_url, max_concurrency=self._max_concurrency
-            )
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar_with_original_tags(
+            tar_path, registry_url, **self._push_context(), **options
         )
+        return self._run_reporting(flow, progress)
 
     def push_docker_tar_with_all_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str
+        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
     ) -> list[PushResult]:
-        """Push every tag recorded in the archive; return what was pushed."""
-        return self.run(
-            ops.push_docker_tar_with_all_original_tags(
-                tar_path, registry_url, max_concurrency=self._max_concurrency
-            )
+        """Push every tag recorded in the archive (all images); return what was pushed."""
+        progress = options.pop("progress", None)
+        flow = ops.push_docker_tar_with_all_original_tags(
+            tar_path, registry_url, **self._push_context(), **options
         )
+        return self._run_reporting(flow, progress)
+
+    def _push_context(self) -> PushContext:
+        return {
+            "max_concurrency": self._max_concurrency,
+            "host_platform": host_platform(),
+            "state": self._push_state,
+        }
+
+    def _run_reporting(self, flow: Flow[T], progress: Callable[[PushEvent], object] | None) -> T:
+        if progress is None:
+            return self.run(flow)
+        return self._reporting_driver(progress).run(flow)
 
     def list_repositories(self, registry_url: str, *, page_size: int | None = None) -> list[str]:
         """Every repository in the registry's catalog (all pages followed)."""

@@ -15,13 +15,16 @@ from typing import Any, TypeVar, assert_never
 import httpx
 
 from registry_proto import (
+    BlobProgress,
     BytesBody,
+    Decompress,
     Effect,
     Emit,
     EmptyBody,
     FileSlice,
     Flow,
     Headers,
+    Offload,
     Parallel,
     ReadFile,
     Request,
@@ -30,7 +33,7 @@ from registry_proto import (
     TransportFailure,
 )
 
-from ._files import iter_slice, read_range
+from ._files import iter_slice, read_range, remove_quietly, spool_decompressed
 
 __all__ = ["SyncDriver", "map_transport_errors"]
 
@@ -61,14 +64,24 @@ class SyncDriver:
         client: httpx.Client | None,
         *,
         max_workers: int = 8,
-        on_event: Callable[[object], None] | None = None,
+        on_event: Callable[[Any], object] | None = None,
     ) -> None:
         self._client = client
         self._max_workers = max_workers
         self._on_event = on_event
 
     def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged."""
+        """Drive `flow` to its result; errors it raises propagate unchanged.
+
+        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        """
+        temporary: list[str] = []
+        try:
+            return self._run(flow, temporary)
+        finally:
+            remove_quietly(temporary)
+
+    def _run(self, flow: Flow[T], temporary: list[str]) -> T:
         value: Any = None
         error: BaseException | None = None
         try:
@@ -80,19 +93,25 @@ class SyncDriver:
                     return result
                 value, error = None, None
                 try:
-                    value = self._perform(effect)
+                    value = self._perform(effect, temporary)
                 except Exception as exc:  # thrown into the flow, which decides
                     error = exc
         finally:
             flow.close()
 
-    def _perform(self, effect: Effect) -> Any:
+    def _perform(self, effect: Effect, temporary: list[str]) -> Any:
         if isinstance(effect, Request):
             return self._send(effect)
         if isinstance(effect, ReadFile):
             return read_range(effect.path, effect.offset, effect.length)
+        if isinstance(effect, Offload):
+            return effect.function(*effect.args)
+        if isinstance(effect, Decompress):
+            path = spool_decompressed(effect.path, effect.codec)
+            temporary.append(path)
+            return path
         if isinstance(effect, Parallel):
-            return self._parallel(effect)
+            return self._parallel(effect, temporary)
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
@@ -113,6 +132,8 @@ class SyncDriver:
             content = body.data
         elif isinstance(body, FileSlice):
             content = iter_slice(body)
+            if self._on_event is not None and request.progress_key is not None:
+                content = self._reporting(content, request.progress_key, body.length)
         else:
             assert_never(body)
         with map_transport_errors(request):
@@ -134,10 +155,21 @@ class SyncDriver:
             finally:
                 response.close()
 
-    def _parallel(self, effect: Parallel) -> list[Any]:
+    def _reporting(self, chunks: Iterator[bytes], key: str, total: int) -> Iterator[bytes]:
+        """Pass `chunks` on, telling the listener how many bytes went out."""
+        assert self._on_event is not None
+        sent = 0
+        for chunk in chunks:
+            yield chunk
+            sent += len(chunk)
+            self._on_event(BlobProgress(key, sent, total))
+
+    def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
-            futures: list[Future[Any]] = [pool.submit(self.run, child) for child in effect.flows]
+            futures: list[Future[Any]] = [
+                pool.submit(self._run, child, temporary) for child in effect.flows
+            ]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.cancel()  # children not started yet are skipped after a failure

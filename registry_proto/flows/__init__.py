@@ -2,13 +2,16 @@
 
 from .archive import (
     PushResult,
+    Selection,
+    choose_image,
     image_to_push,
+    index_to_push,
     push_all_original_tags,
     push_archive,
     push_original_tag,
     split_original_tag,
 )
-from .blobs import blob_exists, cancel_upload, ensure_blob, get_blob, upload_blob
+from .blobs import blob_exists, cancel_upload, get_blob
 from .catalog import Paginator, list_repositories, list_tags, repositories_pager, tags_pager
 from .info import ImageInfo, LayerInfo, PlatformManifest, get_image_info, parse_platform
 from .manifests import (
@@ -18,7 +21,18 @@ from .manifests import (
     put_manifest,
     resolve_digest,
 )
-from .push import BlobUpload, ImageToPush, push_image
+from .push import (
+    BlobUpload,
+    ImageToPush,
+    IndexToPush,
+    ManifestToPush,
+    PushOptions,
+    PushState,
+    push_blob,
+    push_image,
+    push_index,
+)
+from .upload import Session, start_session, try_mount, upload_chunked, upload_monolithic
 from .version import ApiVersion, check_api_version
 
 __all__ = [
@@ -27,30 +41,42 @@ __all__ = [
     "FetchedManifest",
     "ImageInfo",
     "ImageToPush",
+    "IndexToPush",
     "LayerInfo",
+    "ManifestToPush",
     "Paginator",
     "PlatformManifest",
+    "PushOptions",
     "PushResult",
+    "PushState",
+    "Selection",
+    "Session",
     "blob_exists",
     "cancel_upload",
     "check_api_version",
+    "choose_image",
     "delete_manifest",
-    "ensure_blob",
     "get_blob",
     "get_image_info",
     "get_manifest",
     "image_to_push",
+    "index_to_push",
     "list_repositories",
     "list_tags",
     "parse_platform",
     "push_all_original_tags",
     "push_archive",
+    "push_blob",
     "push_image",
+    "push_index",
     "push_original_tag",
     "put_manifest",
     "repositories_pager",
     "resolve_digest",
     "split_original_tag",
+    "start_session",
     "tags_pager",
-    "upload_blob",
+    "try_mount",
+    "upload_chunked",
+    "upload_monolithic",
 ]

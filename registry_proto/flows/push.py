@@ -1,40 +1,232 @@
-"""Pushing one image: every blob in parallel, then the manifest (protocol.md §3.8, §10.9).
+"""Pushing images: every blob in parallel, then the manifest (protocol.md §3.8, §4, §10.9).
 
-The manifest goes out only after every blob it names is confirmed, so a failed push never
-leaves a tag pointing at missing content.
+A manifest goes out only after every blob it names is confirmed, and an index only after every
+child manifest, so a failed push never leaves a tag pointing at missing content.
+
+For each blob: a `HEAD` skips what the repository has; a mount borrows what another repository
+of the same registry got from this client; anything else is uploaded (see `upload.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .._effects import Flow, parallel
-from .._manifest import ImageManifest
-from .._models import Body
+from .._effects import Flow, emit, parallel
+from .._errors import RegistryError, ValidationError
+from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
+from .._manifest import (
+    OCI_CONFIG,
+    OCI_LAYER_GZIP,
+    OCI_LAYER_ZSTD,
+    OCI_MANIFEST,
+    Descriptor,
+    ImageManifest,
+)
+from .._models import Body, BytesBody, FileSlice
 from .._reference import RegistryEndpoint
-from .blobs import ensure_blob
+from .blobs import blob_exists, cancel_upload
 from .manifests import put_manifest
+from .upload import (
+    DEFAULT_CHUNK_SIZE,
+    Session,
+    compress_upload,
+    start_session,
+    try_mount,
+    upload_chunked,
+    upload_monolithic,
+)
 
-__all__ = ["BlobUpload", "ImageToPush", "push_image"]
+__all__ = [
+    "COMPRESSIONS",
+    "DEFAULT_MAX_CONCURRENCY",
+    "BlobUpload",
+    "ImageToPush",
+    "IndexToPush",
+    "ManifestToPush",
+    "PushOptions",
+    "PushState",
+    "push_blob",
+    "push_image",
+    "push_index",
+]
 
 DEFAULT_MAX_CONCURRENCY = 6
+COMPRESSIONS = ("gzip", "zstd")
+_COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
+
+
+@dataclass(frozen=True, slots=True)
+class PushOptions:
+    """How to push.
+
+    `chunk_size`: None sends each blob in one request (falling back to chunks when the
+    registry refuses a body that large); a number always sends chunks of about that size.
+    `compression`: None keeps layers as they are; `"gzip"` or `"zstd"` compresses the
+    uncompressed ones while they stream.
+    """
+
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    chunk_size: int | None = None
+    compression: str | None = None
+    mount: bool = True
+
+    def __post_init__(self) -> None:
+        if self.compression is not None and self.compression not in COMPRESSIONS:
+            raise ValidationError(
+                f"compression must be None, 'gzip' or 'zstd', not {self.compression!r}"
+            )
+        if self.chunk_size is not None and self.chunk_size < 1:
+            raise ValidationError("chunk_size must be a positive number of bytes")
+
+
+@dataclass
+class PushState:
+    """What a client has learnt while pushing, shared by all its pushes.
+
+    Which repository of which registry holds a blob (to mount it elsewhere), and what digest a
+    layer got when compressed (compression is deterministic). Plain dictionaries: a race
+    between threads costs at most a skipped mount or a repeated compression.
+    """
+
+    holders: dict[tuple[str, str], str] = field(default_factory=dict)
+    compressed: dict[tuple[str, str], Descriptor] = field(default_factory=dict)
+
+    def remember(self, endpoint: RegistryEndpoint, digest: str, repository: str) -> None:
+        self.holders[(endpoint.base_url, digest)] = repository
+
+    def holder(self, endpoint: RegistryEndpoint, digest: str, repository: str) -> str | None:
+        found = self.holders.get((endpoint.base_url, digest))
+        return found if found != repository else None
 
 
 @dataclass(frozen=True, slots=True)
 class BlobUpload:
-    """A blob to push: its digest and size, and where its bytes come from."""
+    """A blob to push: what its descriptor says, and where its bytes come from.
 
-    digest: str
-    size: int
+    `diff_id` is set for layers; `compressible` marks uncompressed layers, which the
+    `compression` option may compress on the way.
+    """
+
+    descriptor: Descriptor
     body: Body
+    diff_id: str | None = None
+    compressible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ImageToPush:
-    """A manifest and the blobs it references."""
+    """A single-platform image: its config, its layers, and the manifest that names them."""
 
+    config: BlobUpload
+    layers: tuple[BlobUpload, ...]
     manifest: ImageManifest
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestToPush:
+    """A manifest pushed by digest as it is stored, with the blobs it names."""
+
+    digest: str
+    media_type: str
+    data: bytes
     blobs: tuple[BlobUpload, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexToPush:
+    """An index and its child manifests."""
+
+    media_type: str
+    data: bytes
+    children: tuple[ManifestToPush, ...]
+
+
+def push_blob(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    blob: BlobUpload,
+    options: PushOptions,
+    state: PushState,
+) -> Flow[Descriptor]:
+    """Make sure `repository` holds `blob`; return the descriptor of what it holds.
+
+    That is `blob.descriptor`, unless the layer was compressed on the way.
+    """
+    source = blob.descriptor
+    codec = options.compression if blob.compressible else None
+    target: Descriptor | None = source
+    if codec is not None:
+        target = state.compressed.get((source.digest, codec))
+    session: Session | None = None
+    if target is not None:
+        if (yield from blob_exists(endpoint, repository, target.digest)):
+            state.remember(endpoint, target.digest, repository)
+            yield from emit(BlobSkipped(target.digest, target.size))
+            return target
+        holder = state.holder(endpoint, target.digest, repository) if options.mount else None
+        if holder is not None:
+            mounted, session = yield from try_mount(endpoint, repository, target.digest, holder)
+            if mounted:
+                state.remember(endpoint, target.digest, repository)
+                yield from emit(BlobMounted(target.digest, target.size, holder))
+                return target
+    if session is None:
+        session = yield from start_session(endpoint, repository, source.digest)
+    what = f"blob {source.digest}"
+    if codec is not None:
+        if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
+            raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
+        digest, size = yield from compress_upload(
+            session,
+            blob.body,
+            blob.diff_id,
+            codec,
+            chunk_size=options.chunk_size or DEFAULT_CHUNK_SIZE,
+            key=source.digest,
+            what=f"layer {source.digest}",
+        )
+        target = Descriptor(_COMPRESSED_TYPES[codec], digest, size)
+        state.compressed[(source.digest, codec)] = target
+    else:
+        target = source
+        yield from _upload(endpoint, repository, session, blob, options, what)
+    state.remember(endpoint, target.digest, repository)
+    yield from emit(BlobUploaded(source.digest, target.digest, target.size))
+    return target
+
+
+def _upload(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    session: Session,
+    blob: BlobUpload,
+    options: PushOptions,
+    what: str,
+) -> Flow[None]:
+    digest, body = blob.descriptor.digest, blob.body
+    if not isinstance(body, FileSlice | BytesBody):
+        raise ValidationError(f"{what} has no content to upload")
+    if options.chunk_size is not None:
+        yield from upload_chunked(
+            session, digest, body, chunk_size=options.chunk_size, key=digest, what=what
+        )
+        return
+    try:
+        yield from upload_monolithic(session, digest, body.length, body, key=digest, what=what)
+    except RegistryError as exc:
+        if exc.status != 413:
+            raise
+        # Too large for one request here (some registries and proxies cap bodies): chunks.
+        yield from cancel_upload(session.location)
+        session = yield from start_session(endpoint, repository, digest)
+        yield from upload_chunked(
+            session, digest, body, chunk_size=DEFAULT_CHUNK_SIZE, key=digest, what=what
+        )
+
+
+def _unique(blobs: list[BlobUpload]) -> list[BlobUpload]:
+    """Each blob once: a layer listed twice (or shared by images) goes up once."""
+    return list({blob.descriptor.digest: blob for blob in blobs}.values())
 
 
 def push_image(
@@ -43,13 +235,59 @@ def push_image(
     tag: str,
     image: ImageToPush,
     *,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    options: PushOptions | None = None,
+    state: PushState | None = None,
 ) -> Flow[str]:
-    """Push `image` to `repository:tag`; return the manifest digest."""
-    unique = {blob.digest: blob for blob in image.blobs}  # a layer listed twice goes up once
-    yield from parallel(
-        [ensure_blob(endpoint, repository, b.digest, b.size, b.body) for b in unique.values()],
-        limit=max_concurrency,
+    """Push `image` as `repository:tag`; return the manifest digest."""
+    options = options or PushOptions()
+    state = state if state is not None else PushState()
+    blobs = _unique([image.config, *image.layers])
+    stored = yield from parallel(
+        [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
+        limit=options.max_concurrency,
     )
+    final = {
+        blob.descriptor.digest: descriptor for blob, descriptor in zip(blobs, stored, strict=True)
+    }
     manifest = image.manifest
-    return (yield from put_manifest(endpoint, repository, tag, manifest.media_type, manifest.data))
+    layers = tuple(final[layer.descriptor.digest] for layer in image.layers)
+    if layers != tuple(layer.descriptor for layer in image.layers):
+        # Compressed on the way: a new OCI manifest names the new layers. The config, and so
+        # the image ID, is unchanged.
+        config = Descriptor(
+            OCI_CONFIG, image.config.descriptor.digest, image.config.descriptor.size
+        )
+        manifest = ImageManifest.build(OCI_MANIFEST, config, layers)
+    digest = yield from put_manifest(endpoint, repository, tag, manifest.media_type, manifest.data)
+    yield from emit(ManifestPushed(repository, tag, digest))
+    return digest
+
+
+def push_index(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    tag: str,
+    index: IndexToPush,
+    *,
+    options: PushOptions | None = None,
+    state: PushState | None = None,
+) -> Flow[str]:
+    """Push a whole multi-platform index as `repository:tag`; return its digest.
+
+    Every child's blobs go up in parallel, then each child manifest by digest, then the index.
+    """
+    options = options or PushOptions()
+    state = state if state is not None else PushState()
+    if options.compression is not None:
+        raise ValidationError("an index is pushed as it is stored: compression would change it")
+    blobs = _unique([blob for child in index.children for blob in child.blobs])
+    yield from parallel(
+        [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
+        limit=options.max_concurrency,
+    )
+    for child in index.children:
+        yield from put_manifest(endpoint, repository, child.digest, child.media_type, child.data)
+        yield from emit(ManifestPushed(repository, child.digest, child.digest))
+    digest = yield from put_manifest(endpoint, repository, tag, index.media_type, index.data)
+    yield from emit(ManifestPushed(repository, tag, digest))
+    return digest

@@ -1,0 +1,336 @@
+"""Blob uploads: sessions, monolithic and chunked transfers, mounts, streaming compression
+(distribution-spec "Pushing blobs", "Pushing a blob in chunks", "Mounting a blob from another
+repository"; protocol.md §3, §4).
+
+- Monolithic, the default: an empty `POST` opens a session, one streamed `PUT ?digest=` sends
+  the whole blob. (distribution ignores a body on the `POST`, so that is never relied on.)
+- Chunked: `PATCH` requests of `chunk_size` bytes (raised to the registry's
+  `OCI-Chunk-Min-Length`), each to the newest `Location`, then an empty `PUT ?digest=`. Used when
+  asked for, when the registry refuses a monolithic body (413), and for compression, whose
+  digest is only known once the last byte is out.
+- A lost or refused chunk (transport failure, 416) is recovered by asking the session where it
+  stands (`GET <location>`) and resending from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .._effects import Flow, emit, http, offload, read_file
+from .._errors import (
+    DigestInvalid,
+    DigestMismatch,
+    RegistryError,
+    RemoteProtocolError,
+    TarReadError,
+    TransportFailure,
+    ValidationError,
+)
+from .._events import BlobProgress
+from .._headers import add_query, parse_upload_range, resolve_location
+from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
+from .._reference import RegistryEndpoint
+from ._common import expect
+from .blobs import cancel_upload
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MAX_CHUNK_SIZE",
+    "Session",
+    "compress_upload",
+    "start_session",
+    "try_mount",
+    "upload_chunked",
+    "upload_monolithic",
+]
+
+DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
+# A registry may ask for bigger chunks; beyond this its request is clamped, since a compressed
+# chunk is held in memory until sent.
+MAX_CHUNK_SIZE = 256 * 1024 * 1024
+_READ_SIZE = 1024 * 1024
+_MAX_RECOVERIES = 3
+_OCTET_STREAM = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """An open upload session: where to send next, and how big the registry wants chunks.
+
+    `offset` is how many bytes the registry has acknowledged; `min_chunk` is its
+    `OCI-Chunk-Min-Length`, 0 when it named none.
+    """
+
+    location: str
+    offset: int = 0
+    min_chunk: int = 0
+
+    def chunk_size(self, wanted: int) -> int:
+        return min(max(wanted, self.min_chunk), max(MAX_CHUNK_SIZE, wanted))
+
+
+def _session_from(request: Request, response: Response, offset: int = 0) -> Session:
+    location = resolve_location(request.url, response.headers.get("Location"))
+    raw_min = response.headers.get("OCI-Chunk-Min-Length")
+    min_chunk = int(raw_min) if raw_min and raw_min.strip().isdigit() else 0
+    return Session(location, offset, min_chunk)
+
+
+def start_session(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flow[Session]:
+    """`POST /v2/<name>/blobs/uploads/`: open an upload session for `digest`."""
+    request = Request(
+        method="POST",
+        url=endpoint.url(f"/v2/{repository}/blobs/uploads/"),
+        headers=Headers.of({"Content-Length": "0"}),
+    )
+    response = yield from http(request)
+    expect(response, request, 202, context=f"starting the upload of blob {digest}")
+    return _session_from(request, response)
+
+
+def try_mount(
+    endpoint: RegistryEndpoint, repository: str, digest: str, source_repository: str
+) -> Flow[tuple[bool, Session | None]]:
+    """Ask the registry to mount `digest` from `source_repository` (protocol.md §4).
+
+    Returns `(True, None)` when mounted. A registry that declines answers 202 with an ordinary
+    upload session, returned as `(False, session)` for use; the refusals some registries send
+    instead (401, 403, 404) give `(False, None)`, and the caller uploads as usual.
+    """
+    request = Request(
+        method="POST",
+        url=add_query(
+            endpoint.url(f"/v2/{repository}/blobs/uploads/"),
+            [("mount", digest), ("from", source_repository)],
+        ),
+        headers=Headers.of({"Content-Length": "0"}),
+    )
+    response = yield from http(request)
+    if response.status in (401, 403, 404):
+        return False, None
+    expect(response, request, 201, 202, context=f"mounting blob {digest} from {source_repository}")
+    if response.status == 201:
+        return True, None
+    return False, _session_from(request, response)
+
+
+def _finish(session: Session, digest: str, body: Body, size: int, key: str) -> Request:
+    headers = {"Content-Type": _OCTET_STREAM, "Content-Length": str(body.length)}
+    if body.length and session.offset:
+        headers["Content-Range"] = f"{session.offset}-{session.offset + body.length - 1}"
+    return Request(
+        method="PUT",
+        url=add_query(session.location, [("digest", digest)]),
+        headers=Headers.of(headers),
+        body=body,
+        progress_key=key if body.length else None,
+    )
+
+
+def _close(session: Session, digest: str, body: Body, size: int, key: str, what: str) -> Flow[None]:
+    """The final `PUT ?digest=`: the registry checks the whole blob against `digest`."""
+    request = _finish(session, digest, body, size, key)
+    try:
+        response = yield from http(request)
+        expect(response, request, 201, context=f"uploading {what} ({size} bytes)")
+    except DigestInvalid as exc:
+        # The session already holds the bytes, so it can never succeed: drop it.
+        yield from cancel_upload(session.location)
+        raise DigestInvalid(
+            f"the registry refused {what}: its content does not match digest {digest} "
+            f"(HTTP {exc.status})",
+            status=exc.status,
+            errors=exc.errors,
+            method=exc.method,
+            url=exc.url,
+        ) from exc
+    stored = response.headers.get("Docker-Content-Digest")
+    if stored is not None and stored.strip() != digest:
+        raise DigestMismatch(f"the registry stored {what} as {stored.strip()}, not {digest}")
+
+
+def upload_monolithic(
+    session: Session, digest: str, size: int, body: Body, *, key: str, what: str
+) -> Flow[None]:
+    """Send the whole blob in the session's closing `PUT`."""
+    yield from _close(session, digest, body, size, key, what)
+
+
+def _patch(session: Session, body: Body, key: str) -> Request:
+    return Request(
+        method="PATCH",
+        url=session.location,
+        headers=Headers.of(
+            {
+                "Content-Type": _OCTET_STREAM,
+                "Content-Length": str(body.length),
+                "Content-Range": f"{session.offset}-{session.offset + body.length - 1}",
+            }
+        ),
+        body=body,
+        progress_key=key,
+    )
+
+
+def _send_chunk(
+    session: Session, chunk: Callable[[int], Body], end: int, key: str, what: str
+) -> Flow[Session]:
+    """PATCH the bytes from `session.offset` up to `end`; return the advanced session.
+
+    `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer or a 416,
+    the session's own account of what it holds (`GET <location>`) says where to resume.
+    """
+    recoveries = 0
+    while session.offset < end:
+        body = chunk(session.offset)
+        request = _patch(session, body, key)
+        try:
+            response = yield from http(request)
+        except TransportFailure:
+            if recoveries == _MAX_RECOVERIES:
+                raise
+            recoveries += 1
+            session = yield from _status(session, what)
+            continue
+        if response.status == 416 and recoveries < _MAX_RECOVERIES:
+            recoveries += 1
+            session = yield from _status(session, what)
+            continue
+        # ECR answers PATCH with 201, GCR once with 204: all mean "accepted".
+        expect(response, request, 202, 201, 204, context=f"uploading a chunk of {what}")
+        location = response.headers.get("Location")
+        new_location = resolve_location(request.url, location) if location else session.location
+        session = Session(new_location, session.offset + body.length, session.min_chunk)
+    return session
+
+
+def _status(session: Session, what: str) -> Flow[Session]:
+    """`GET <location>`: how many bytes the session holds (protocol.md §3.6)."""
+    request = Request(method="GET", url=session.location)
+    response = yield from http(request)
+    expect(response, request, 204, context=f"asking where the upload of {what} stands")
+    held = parse_upload_range(response.headers.get("Range"))
+    # `0-0` cannot tell "nothing" from "one byte": keep our own count when it says so.
+    offset = session.offset if held is None or held == (0, 0) else held[1] + 1
+    location = response.headers.get("Location")
+    new_location = resolve_location(request.url, location) if location else session.location
+    return Session(new_location, offset, session.min_chunk)
+
+
+def upload_chunked(
+    session: Session,
+    digest: str,
+    source: FileSlice | BytesBody,
+    *,
+    chunk_size: int,
+    key: str,
+    what: str,
+) -> Flow[None]:
+    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`."""
+    size = source.length
+    step = session.chunk_size(chunk_size)
+
+    while session.offset < size:
+        end = min(size, session.offset + step)
+        piece = functools.partial(_piece, source, end=end)
+        session = yield from _send_chunk(session, piece, end, key, what)
+        yield from emit(BlobProgress(key, session.offset, size))
+    yield from _close(session, digest, EmptyBody(), size, key, what)
+
+
+def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
+    """The bytes of `source` from `offset` up to `end`."""
+    if isinstance(source, FileSlice):
+        return FileSlice(source.path, source.offset + offset, end - offset)
+    return BytesBody(source.data[offset:end])
+
+
+class _Encoder:
+    """A deterministic compressor: the same input always gives the same bytes, so a layer
+    compressed twice (say for two repositories) gets the same digest both times."""
+
+    def __init__(self, codec: str) -> None:
+        if codec == "gzip":
+            # wbits 31: a gzip wrapper with a zero mtime and no file name.
+            self._zlib: Any = zlib.compressobj(6, zlib.DEFLATED, 31)
+            self.compress: Callable[[bytes], bytes] = self._zlib.compress
+            self.flush: Callable[[], bytes] = self._zlib.flush
+        elif codec == "zstd":
+            try:
+                import zstandard
+            except ImportError:
+                raise ValidationError(
+                    "compression='zstd' needs the zstandard package: "
+                    "install registry-api-v2-client[zstd]"
+                ) from None
+            stream = zstandard.ZstdCompressor(level=3).compressobj()
+            self.compress = stream.compress
+            self.flush = stream.flush
+        else:
+            raise ValidationError(f"unknown compression {codec!r}: use 'gzip' or 'zstd'")
+
+
+def compress_upload(
+    session: Session,
+    source: FileSlice,
+    diff_id: str,
+    codec: str,
+    *,
+    chunk_size: int,
+    key: str,
+    what: str,
+) -> Flow[tuple[str, int]]:
+    """Compress `source` while uploading it in chunks; return the compressed digest and size.
+
+    Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
+    read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
+    bytes are hashed on the way and must match `diff_id`, or the upload is abandoned.
+    """
+    encoder = _Encoder(codec)
+    raw_hash, out_hash = hashlib.sha256(), hashlib.sha256()
+    step = session.chunk_size(chunk_size)
+    pending = b""
+    sent = 0
+    read = 0
+    try:
+        while read < source.length:
+            data = yield from read_file(
+                source.path, source.offset + read, min(_READ_SIZE, source.length - read)
+            )
+            if not data:
+                raise TarReadError(f"{source.path} ended early: it changed while being read")
+            read += len(data)
+            yield from offload(raw_hash.update, data)
+            pending += yield from offload(encoder.compress, data)
+            while len(pending) >= step:
+                chunk, pending = pending[:step], pending[step:]
+                yield from offload(out_hash.update, chunk)
+                session = yield from _send_chunk(
+                    session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
+                )
+                sent += len(chunk)
+                yield from emit(BlobProgress(key, read, source.length))
+        pending += encoder.flush()
+        actual = "sha256:" + raw_hash.hexdigest()
+        if actual != diff_id:
+            raise TarReadError(
+                f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
+                f"{diff_id} its image config records"
+            )
+    except (RegistryError, RemoteProtocolError, TransportFailure, TarReadError):
+        yield from cancel_upload(session.location)
+        raise
+    yield from offload(out_hash.update, pending)
+    digest = "sha256:" + out_hash.hexdigest()
+    yield from _close(session, digest, BytesBody(pending), sent + len(pending), key, what)
+    return digest, sent + len(pending)
+
+
+def _tail_of(chunk: bytes, start: int) -> Callable[[int], Body]:
+    """The part of `chunk` (which begins at `start`) from `offset` on, for resends."""
+    return lambda offset: BytesBody(chunk[offset - start :])
