@@ -21,13 +21,14 @@ config and layers, so containerd exports keep their registry digests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._effects import Flow, decompressed, read_file
+from ._effects import Flow, decompressed, offload, read_file
 from ._errors import TarReadError, ValidationError
 from ._manifest import (
     DOCKER_MANIFEST,
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 _MAX_JSON_MEMBER = 32 * 1024 * 1024
+_HASH_READ = 1024 * 1024
 _BLOB_PATH = re.compile(r"blobs/(?P<alg>[a-z0-9]+)/(?P<hex>[a-zA-Z0-9=_-]+)")
 _IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 _INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
@@ -272,7 +274,7 @@ def _read_json(index: TarIndex, name: str, what: str) -> Flow[Any]:
 def _parse_json(data: bytes, what: str) -> Any:
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise ValidationError(f"{what} is not valid JSON: {exc}") from None
 
 
@@ -683,13 +685,26 @@ def _layer_source(index: TarIndex, name: str, diff_id: str) -> Flow[LayerSource]
     if media_type == OCI_LAYER_TAR:
         # Uncompressed: the bytes hash to the diff_id, so there is nothing to compute.
         return LayerSource(Descriptor(media_type, diff_id, member.size), diff_id, source)
-    # A compressed layer is stored under its digest (containerd exports); elsewhere its digest
-    # is unknown without hashing it.
+    # A compressed layer is stored under its digest (containerd exports); elsewhere (a
+    # hand-made or older docker archive) its digest is only known by hashing it.
     blob = _BLOB_PATH.fullmatch(member.name)
-    if blob is None:
-        raise ValidationError(
-            f"layer {name!r} is compressed but not stored under its digest; "
-            "push it with compression='gzip' to recompress it"
-        )
-    digest = validate_digest(f"{blob['alg']}:{blob['hex']}")
+    if blob is not None:
+        digest = validate_digest(f"{blob['alg']}:{blob['hex']}")
+    else:
+        digest = yield from _hash_slice(source)
     return LayerSource(Descriptor(media_type, digest, member.size), diff_id, source)
+
+
+def _hash_slice(source: FileSlice) -> Flow[str]:
+    """The sha256 digest of a slice, read a MiB at a time and hashed off the event loop."""
+    hasher = hashlib.sha256()
+    done = 0
+    while done < source.length:
+        data = yield from read_file(
+            source.path, source.offset + done, min(_HASH_READ, source.length - done)
+        )
+        if not data:
+            raise TarReadError(f"{source.path}: truncated archive (a layer is cut short)")
+        yield from offload(hasher.update, data)
+        done += len(data)
+    return "sha256:" + hasher.hexdigest()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
+import io
 import lzma
 import tarfile
 from collections.abc import Iterator
@@ -308,3 +310,26 @@ def test_oci_archive_built_by_skopeo(registry_server: RegistryServer, oci_archiv
     digest = registry_sync.push_docker_tar_with_original_tags(oci_archive, registry_server.url)
     verified = verify_pushed_image(registry_server.host, "harness/demo", "1.0")
     assert verified.manifest_digest == digest
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_gzip_layers_under_plain_names_are_hashed(
+    adapter: str, registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    # An older docker could save gzip layers as `<id>/layer.tar`: no name gives their digest.
+    source = fixture_path("a-legacy-docker-save-2layers.tar")
+    archive = tmp_path / "gzip-layers.tar"
+    with tarfile.open(source) as tar, tarfile.open(archive, "w") as out:
+        for member in tar.getmembers():
+            file = tar.extractfile(member) if member.isfile() else None
+            data = file.read() if file is not None else None
+            if data is not None and member.name.endswith("layer.tar"):
+                data = gzip.compress(data, mtime=0)
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+
+    repository = f"formats/gzip-names-{adapter}"
+    digest = call(adapter, "push_docker_tar", archive, registry_server.url, repository, "t")
+    verified = verify_pushed_image(registry_server.host, repository, "t")
+    assert verified.manifest_digest == digest
+    assert set(verified.layer_media_types) == {OCI_LAYER_GZIP}
