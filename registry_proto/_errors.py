@@ -240,7 +240,7 @@ def parse_error_body(body: bytes) -> tuple[ErrorDetail, ...]:
     """Parse a spec error document; anything else yields no entries."""
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is garbage too
         return ()
     if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
         return ()

@@ -165,7 +165,10 @@ class RegistryEndpoint:
         text = url.strip()
         if "://" not in text:
             text = "https://" + text
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # an unbalanced IPv6 bracket; the URL may hold credentials
+            raise ValidationError(f"registry URL is malformed: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise ValidationError(f"registry URL must use http or https, not {parts.scheme!r}")
         if not parts.hostname:

@@ -176,7 +176,11 @@ def index_tar(path: str) -> Flow[TarIndex]:
                 raise TarReadError(
                     f"{path}: truncated archive (ends inside a header at byte {offset})"
                 )
-            break  # some writers stop without the two zero blocks
+            # Some writers stop without the two zero blocks, but the file must still reach
+            # the end of the last member's padded data.
+            if not header and not (yield from reader.read(offset - 1, 1)):
+                raise TarReadError(f"{path}: truncated archive (ends before byte {offset})")
+            break
         if header == bytes(BLOCK):
             break  # end-of-archive marker
         _check_sum(header, offset)
@@ -211,10 +215,10 @@ def index_tar(path: str) -> Flow[TarIndex]:
         name = pax.get("path", long_name or name)
         linkname = pax.get("linkpath", long_link or linkname)
         if "size" in pax:
-            try:
-                size = int(pax["size"])
-            except ValueError:
-                raise TarReadError(f"corrupt PAX size at byte {offset}") from None
+            if not (pax["size"].isascii() and pax["size"].isdigit()):
+                # `int()` would also take "-1000", which walks backwards through the file.
+                raise TarReadError(f"corrupt PAX size {pax['size']!r} at byte {offset}")
+            size = int(pax["size"])
             next_offset = data_offset + (size + BLOCK - 1) // BLOCK * BLOCK
         long_name = long_link = None
         pax = {}
@@ -226,15 +230,4 @@ def index_tar(path: str) -> Flow[TarIndex]:
                 normal, kind, data_offset, size if kind is MemberKind.FILE else 0, linkname
             )
         offset = next_offset
-
-    # Member data that runs past the end of the file means the archive was cut short.
-    data_end = max(
-        (m.offset + m.size for m in members.values() if m.kind is MemberKind.FILE), default=0
-    )
-    if data_end:
-        tail = yield from reader.read(data_end - 1, 1)
-        if not tail:
-            raise TarReadError(
-                f"{path}: truncated archive (member data ends past the end of the file)"
-            )
     return TarIndex(path, members)

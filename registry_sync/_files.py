@@ -56,7 +56,10 @@ def spool_decompressed(path: str, codec: str, directory: str | None = None) -> s
     try:
         with open(fd, "wb") as out, _open_decompressing(path, codec) as source:
             shutil.copyfileobj(source, out, CHUNK_SIZE)
-    except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+    except TarReadError:
+        os.unlink(target)
+        raise
+    except Exception as exc:  # each codec has its own error types (zlib, lzma, zstandard)
         os.unlink(target)
         raise TarReadError(f"cannot decompress {path} ({codec}): {exc}") from exc
     except BaseException:

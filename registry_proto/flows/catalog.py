@@ -74,7 +74,7 @@ class Paginator:
     def _page_items(self, body: bytes) -> list[str]:
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise RemoteProtocolError(f"the registry's {self._what} page is not JSON") from None
         if not isinstance(document, dict):
             raise RemoteProtocolError(f"the registry's {self._what} page is not a JSON object")

@@ -205,7 +205,7 @@ def _choose(
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RemoteProtocolError(f"the registry's {what} is not JSON") from None
     if not isinstance(document, dict):
         raise RemoteProtocolError(f"the registry's {what} is not a JSON object")

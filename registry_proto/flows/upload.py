@@ -77,7 +77,9 @@ class Session:
 def _session_from(request: Request, response: Response, offset: int = 0) -> Session:
     location = resolve_location(request.url, response.headers.get("Location"))
     raw_min = response.headers.get("OCI-Chunk-Min-Length")
-    min_chunk = int(raw_min) if raw_min and raw_min.strip().isdigit() else 0
+    raw_min = raw_min.strip() if raw_min else ""
+    # `isdigit` alone also takes digits `int` refuses, such as "²".
+    min_chunk = int(raw_min) if raw_min.isascii() and raw_min.isdigit() else 0
     return Session(location, offset, min_chunk)
 
 

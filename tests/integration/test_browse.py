@@ -102,9 +102,11 @@ def test_info_of_an_oci_manifest(
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_info_of_a_docker_schema2_manifest(
-    adapter: str, registry_server: RegistryServer, docker_archive: Path
+    adapter: str, registry_factory: RegistryFactory, docker_archive: Path
 ) -> None:
-    # skopeo pushes a docker-archive as a Docker schema 2 manifest with gzip layers.
+    # skopeo pushes a docker-archive as a Docker schema 2 manifest with gzip layers. A
+    # registry of its own keeps skopeo's blob-info cache from reusing uncompressed copies.
+    registry_server = registry_factory(RegistryConfig())
     repository = f"info/schema2-{adapter}"
     skopeo_push_archive(docker_archive, registry_server.host, repository, "1")
     info = call(adapter, "get_image_info", registry_server.url, repository, "1")
