@@ -26,6 +26,7 @@ from registry_proto import (
     RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
+    ScopeDenied,
     TarReadError,
     TooManyRequests,
     TransportFailure,
@@ -36,6 +37,7 @@ from registry_proto import (
 from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
 from registry_proto.operations import PushArgs
 from registry_sync import extract_original_tags, get_primary_tag
+from registry_sync._settings import ClientOptions, PushCallOptions
 
 from ._api import (
     check_registry_connectivity,
@@ -45,6 +47,7 @@ from ._api import (
     iter_tags,
     list_repositories,
     list_tags,
+    ping,
     push_docker_tar,
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
@@ -58,6 +61,7 @@ __all__ = [
     "BlobProgress",
     "BlobSkipped",
     "BlobUploaded",
+    "ClientOptions",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -70,11 +74,13 @@ __all__ = [
     "Platform",
     "PlatformManifest",
     "PushArgs",
+    "PushCallOptions",
     "PushEvent",
     "PushResult",
     "RegistryError",
     "RegistryProtoError",
     "RemoteProtocolError",
+    "ScopeDenied",
     "TarReadError",
     "TooManyRequests",
     "TransportFailure",
@@ -90,6 +96,7 @@ __all__ = [
     "iter_tags",
     "list_repositories",
     "list_tags",
+    "ping",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",

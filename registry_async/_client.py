@@ -1,22 +1,23 @@
-"""`AsyncRegistryClient`: the asyncio/trio client. One connection pool for many calls."""
+"""`AsyncRegistryClient`: the asyncio and trio client. One connection pool and one token
+cache for many calls."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
+import anyio.to_thread
 import httpx
 
-from registry_proto import Flow
+from registry_proto import Flow, RegistryEndpoint
 from registry_proto import operations as ops
-from registry_proto._events import PushEvent
+from registry_proto._auth import Authenticator, with_auth
 from registry_proto.flows import ApiVersion, ImageInfo, PushResult, PushState
-from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
 from registry_proto.operations import PushArgs, PushContext
-from registry_sync._client import DEFAULT_TIMEOUT, USER_AGENT
 from registry_sync._host import host_platform
+from registry_sync._settings import Authenticators, ClientOptions, Settings
 
 from ._driver import AsyncDriver
 
@@ -26,30 +27,20 @@ T = TypeVar("T")
 
 
 class AsyncRegistryClient:
-    """An async registry client holding one connection pool; runs under asyncio and trio.
+    """An async registry client (asyncio or trio) holding a connection pool and its tokens.
 
-    Use it as an async context manager, or call `aclose()`. Many operations may run on one
-    client at once (e.g. gathered pushes); they share its pool. `max_concurrency` bounds how
-    many blobs of one image are pushed at once.
+    Use it as an async context manager, or call `aclose()`. Many calls may run on one client
+    at once (gathered pushes, say); they share its pool. It is not tied to one registry: every
+    method takes the registry URL. Options (credentials, TLS, timeouts, `max_concurrency`)
+    are described in `ClientOptions` and docs/api-reference.md.
     """
 
-    def __init__(
-        self,
-        *,
-        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
-    ) -> None:
-        self._max_concurrency = ops.validate_concurrency(max_concurrency)
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            verify=verify,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=max(16, 2 * max_concurrency)),
-        )
+    def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        self._settings = Settings.from_options(**options)
+        self._http = httpx.AsyncClient(**self._settings.http_options())
         self._driver = AsyncDriver(self._http)
         self._push_state = PushState()
+        self._authenticators = Authenticators()
 
     async def __aenter__(self) -> AsyncRegistryClient:
         return self
@@ -66,20 +57,53 @@ class AsyncRegistryClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    def _reporting_driver(self, progress: Callable[[PushEvent], object]) -> AsyncDriver:
-        return AsyncDriver(self._http, on_event=progress)
+    # -- running flows ----------------------------------------------------------------------
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive any `registry_proto` flow with this client's connection pool."""
+    async def run(self, flow: Flow[T], *, registry_url: str | None = None) -> T:
+        """Drive any `registry_proto` flow with this client's connection pool.
+
+        With `registry_url`, its requests to that registry are authenticated.
+        """
+        if registry_url is not None:
+            flow = with_auth(flow, await self._authenticator(registry_url))
         return await self._driver.run(flow)
+
+    async def _authenticator(self, registry_url: str) -> Authenticator:
+        endpoint = RegistryEndpoint.parse(registry_url)
+        found = self._authenticators.get(endpoint)
+        if found is None:
+            # Reading docker's config may run a credential helper: not on the event loop.
+            credentials = await anyio.to_thread.run_sync(self._settings.credentials_for, endpoint)
+            found = self._authenticators.add(endpoint, credentials)
+        return found
+
+    async def _call(
+        self, registry_url: str, flow: Flow[T], progress: Callable[[Any], object] | None = None
+    ) -> T:
+        flow = with_auth(flow, await self._authenticator(registry_url))
+        if progress is None:
+            return await self._driver.run(flow)
+        return await AsyncDriver(self._http, on_event=progress).run(flow)
+
+    def _push_context(self) -> PushContext:
+        return {
+            "max_concurrency": self._settings.max_concurrency,
+            "host_platform": host_platform(),
+            "state": self._push_state,
+        }
+
+    # -- the API ----------------------------------------------------------------------------
 
     async def check_registry_connectivity(self, registry_url: str) -> bool:
         """True when a v2 registry answers at `registry_url`; False when nothing does."""
-        return await self.run(ops.check_registry_connectivity(registry_url))
+        return await self._call(registry_url, ops.check_registry_connectivity(registry_url))
 
     async def ping(self, registry_url: str) -> ApiVersion:
-        """The registry's API version header and the auth schemes it asks for."""
-        return await self.run(ops.ping(registry_url))
+        """The registry's API version header and the auth schemes it asks for.
+
+        The request is sent without credentials, so the challenge shows.
+        """
+        return await self._driver.run(ops.ping(registry_url))
 
     async def push_docker_tar(
         self,
@@ -92,13 +116,13 @@ class AsyncRegistryClient:
         """Push the image in an archive as `repository:tag`; return the manifest digest.
 
         Options (`source`, `platform`, `all_platforms`, `compression`, `chunk_size`,
-        `progress`) are described in docs/api-reference.md.
+        `progress`) are described in `PushArgs` and docs/api-reference.md.
         """
         progress = options.pop("progress", None)
         flow = ops.push_docker_tar(
             tar_path, registry_url, repository, tag, **self._push_context(), **options
         )
-        return await self._run_reporting(flow, progress)
+        return await self._call(registry_url, flow, progress)
 
     async def push_docker_tar_with_original_tags(
         self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
@@ -108,7 +132,7 @@ class AsyncRegistryClient:
         flow = ops.push_docker_tar_with_original_tags(
             tar_path, registry_url, **self._push_context(), **options
         )
-        return await self._run_reporting(flow, progress)
+        return await self._call(registry_url, flow, progress)
 
     async def push_docker_tar_with_all_original_tags(
         self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
@@ -118,33 +142,22 @@ class AsyncRegistryClient:
         flow = ops.push_docker_tar_with_all_original_tags(
             tar_path, registry_url, **self._push_context(), **options
         )
-        return await self._run_reporting(flow, progress)
-
-    def _push_context(self) -> PushContext:
-        return {
-            "max_concurrency": self._max_concurrency,
-            "host_platform": host_platform(),
-            "state": self._push_state,
-        }
-
-    async def _run_reporting(
-        self, flow: Flow[T], progress: Callable[[PushEvent], object] | None
-    ) -> T:
-        if progress is None:
-            return await self.run(flow)
-        return await self._reporting_driver(progress).run(flow)
+        return await self._call(registry_url, flow, progress)
 
     async def list_repositories(
         self, registry_url: str, *, page_size: int | None = None
     ) -> list[str]:
         """Every repository in the registry's catalog (all pages followed)."""
-        return await self.run(ops.list_repositories(registry_url, page_size=page_size))
+        return await self._call(
+            registry_url, ops.list_repositories(registry_url, page_size=page_size)
+        )
 
     async def list_tags(
         self, registry_url: str, repository: str, *, page_size: int | None = None
     ) -> list[str]:
         """Every tag of `repository` (all pages followed)."""
-        return await self.run(ops.list_tags(registry_url, repository, page_size=page_size))
+        flow = ops.list_tags(registry_url, repository, page_size=page_size)
+        return await self._call(registry_url, flow)
 
     async def iter_repositories(
         self, registry_url: str, *, page_size: int | None = None
@@ -152,7 +165,7 @@ class AsyncRegistryClient:
         """Repository names, fetched lazily one catalog page at a time."""
         pager = ops.repositories_pager(registry_url, page_size=page_size)
         while (page := pager.next_page()) is not None:
-            for name in await self.run(page):
+            for name in await self._call(registry_url, page):
                 yield name
 
     async def iter_tags(
@@ -161,17 +174,16 @@ class AsyncRegistryClient:
         """Tags of `repository`, fetched lazily one page at a time."""
         pager = ops.tags_pager(registry_url, repository, page_size=page_size)
         while (page := pager.next_page()) is not None:
-            for name in await self.run(page):
+            for name in await self._call(registry_url, page):
                 yield name
 
     async def get_image_info(
         self, registry_url: str, repository: str, reference: str, *, platform: str | None = None
     ) -> ImageInfo:
         """Describe an image or index by tag or digest; `platform` picks one image of an index."""
-        return await self.run(
-            ops.get_image_info(registry_url, repository, reference, platform=platform)
-        )
+        flow = ops.get_image_info(registry_url, repository, reference, platform=platform)
+        return await self._call(registry_url, flow)
 
     async def delete_image(self, registry_url: str, repository: str, reference: str) -> bool:
         """Delete the manifest a tag or digest points at (and so every tag on it)."""
-        return await self.run(ops.delete_image(registry_url, repository, reference))
+        return await self._call(registry_url, ops.delete_image(registry_url, repository, reference))

@@ -36,6 +36,7 @@ __all__ = [
     "RegistryError",
     "RegistryProtoError",
     "RemoteProtocolError",
+    "ScopeDenied",
     "ServerError",
     "SizeInvalid",
     "TarReadError",
@@ -175,6 +176,14 @@ class Denied(RegistryError):
     code_name = "DENIED"
 
 
+class ScopeDenied(Denied):
+    """The credentials are good but do not grant this action on this repository.
+
+    Token registries answer 401 with `error="insufficient_scope"` (not 403) when the token
+    server granted less than was asked for (distribution's token spec).
+    """
+
+
 class Unsupported(RegistryError):
     """The registry does not support this operation (e.g. deletes disabled, HTTP 405)."""
 
@@ -259,16 +268,25 @@ def parse_error_body(body: bytes) -> tuple[ErrorDetail, ...]:
 
 
 def error_from_response(
-    status: int, body: bytes, *, method: str = "", url: str = "", context: str = ""
+    status: int,
+    body: bytes,
+    *,
+    method: str = "",
+    url: str = "",
+    context: str = "",
+    insufficient_scope: bool = False,
 ) -> RegistryError:
     """Build the `RegistryError` subclass for an error answer.
 
     The first error code in the body picks the class (the registry takes its status from the
-    first error too); failing that, the status does.
+    first error too); failing that, the status does. A 401 whose challenge says
+    `insufficient_scope` is a `ScopeDenied`.
     """
     errors = parse_error_body(body)
     cls: type[RegistryError] | None = None
-    if errors:
+    if status == 401 and insufficient_scope:
+        cls = ScopeDenied
+    elif errors:
         cls = _BY_CODE.get(errors[0].code)
     if cls is None:
         cls = _BY_STATUS.get(status, ServerError if status >= 500 else RegistryError)

@@ -7,6 +7,7 @@ driver streams it), so a request can be replayed on retry and inspected in tests
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -139,6 +140,10 @@ class Request:
     response_body: Literal["bytes", "discard"] = "bytes"
     max_response_bytes: int = 16 * 1024 * 1024
     progress_key: str | None = None
+
+    def with_headers(self, headers: Headers) -> Request:
+        """A copy of this request with `headers` instead of its own."""
+        return dataclasses.replace(self, headers=headers)
 
     def __repr__(self) -> str:
         return f"Request({self.method} {_redact_url(self.url)})"

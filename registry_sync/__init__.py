@@ -24,6 +24,7 @@ from registry_proto import (
     RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
+    ScopeDenied,
     TarReadError,
     TooManyRequests,
     TransportFailure,
@@ -44,11 +45,13 @@ from ._api import (
     iter_tags,
     list_repositories,
     list_tags,
+    ping,
     push_docker_tar,
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
 )
 from ._client import RegistryClient
+from ._settings import ClientOptions, PushCallOptions
 
 __all__ = [
     "ApiVersion",
@@ -56,6 +59,7 @@ __all__ = [
     "BlobProgress",
     "BlobSkipped",
     "BlobUploaded",
+    "ClientOptions",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -68,12 +72,14 @@ __all__ = [
     "Platform",
     "PlatformManifest",
     "PushArgs",
+    "PushCallOptions",
     "PushEvent",
     "PushResult",
     "RegistryClient",
     "RegistryError",
     "RegistryProtoError",
     "RemoteProtocolError",
+    "ScopeDenied",
     "TarReadError",
     "TooManyRequests",
     "TransportFailure",
@@ -89,6 +95,7 @@ __all__ = [
     "iter_tags",
     "list_repositories",
     "list_tags",
+    "ping",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",

@@ -1,0 +1,187 @@
+"""Client settings shared by the blocking and the async client: TLS, timeouts, credentials."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+import httpx
+
+from registry_proto import RegistryEndpoint, ValidationError, __version__
+from registry_proto import operations as ops
+from registry_proto._auth import Authenticator, Credentials
+from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
+from registry_proto.operations import PushArgs
+
+from ._credentials import default_config_path, docker_credentials
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "Authenticators",
+    "ClientOptions",
+    "PushCallOptions",
+    "Settings",
+    "split_options",
+]
+
+USER_AGENT = f"registry-api-v2-client/{__version__}"
+# Connecting should be quick; a single read or write may wait on a busy registry.
+DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+
+PathLike = str | os.PathLike[str]
+
+
+class ClientOptions(TypedDict, total=False):
+    """Keyword options of the clients (and of every module-level function).
+
+    - `username` / `password`, or `identity_token`: credentials for every registry this client
+      talks to; without them, the user's docker config is read (`docker_config=False` turns
+      that off, a path points at another config file);
+    - `verify`: True (system CAs), False (no verification), a CA bundle path, or an
+      `ssl.SSLContext`; `client_cert`: a PEM file holding certificate and key, or a
+      `(certificate, key)` pair, for registries that want mutual TLS;
+    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once.
+    """
+
+    max_concurrency: int
+    timeout: float | httpx.Timeout
+    verify: bool | PathLike | ssl.SSLContext
+    client_cert: PathLike | tuple[PathLike, PathLike] | None
+    username: str | None
+    password: str | None
+    identity_token: str | None
+    docker_config: bool | PathLike
+
+
+class PushCallOptions(PushArgs, ClientOptions, total=False):
+    """The options of a module-level push function: the push's and the client's."""
+
+
+def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`(client options, the rest)` of a module-level function's keyword arguments."""
+    client = {k: v for k, v in options.items() if k in ClientOptions.__annotations__}
+    rest = {k: v for k, v in options.items() if k not in ClientOptions.__annotations__}
+    return client, rest
+
+
+def _ssl_context(
+    verify: bool | PathLike | ssl.SSLContext,
+    client_cert: PathLike | tuple[PathLike, PathLike] | None,
+) -> ssl.SSLContext | bool:
+    if isinstance(verify, ssl.SSLContext):
+        if client_cert is not None:
+            raise ValidationError("pass client_cert inside the SSLContext given as verify")
+        return verify
+    if isinstance(verify, bool) and client_cert is None:
+        return verify
+    if isinstance(verify, bool):
+        context = ssl.create_default_context()
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    elif isinstance(verify, str | os.PathLike):
+        try:
+            context = ssl.create_default_context(cafile=os.fspath(verify))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValidationError(f"cannot load the CA bundle {verify}: {exc}") from None
+    else:
+        raise ValidationError("verify must be a bool, a CA bundle path or an ssl.SSLContext")
+    if client_cert is not None:
+        certificate, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+        try:
+            context.load_cert_chain(
+                os.fspath(certificate), os.fspath(key) if key is not None else None
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ValidationError(f"cannot load the client certificate: {exc}") from None
+    return context
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated client options."""
+
+    max_concurrency: int
+    timeout: float | httpx.Timeout
+    tls: ssl.SSLContext | bool
+    credentials: Credentials | None
+    docker_config: Path | None
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: bool | PathLike | ssl.SSLContext = True,
+        client_cert: PathLike | tuple[PathLike, PathLike] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        identity_token: str | None = None,
+        docker_config: bool | PathLike = True,
+    ) -> Settings:
+        for name, value in (("username", username), ("password", password)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{name} must be a string")
+        if identity_token is not None and not isinstance(identity_token, str):
+            raise ValidationError("identity_token must be a string")
+        if password is not None and username is None:
+            raise ValidationError("a password needs a username")
+        if username is not None and password is None and identity_token is None:
+            raise ValidationError("a username needs a password or an identity_token")
+        explicit = None
+        if username is not None or identity_token is not None:
+            explicit = Credentials(username, password, identity_token)
+        if docker_config is True:
+            config: Path | None = default_config_path()
+        elif docker_config is False:
+            config = None
+        elif isinstance(docker_config, str | os.PathLike):
+            config = Path(docker_config)
+        else:
+            raise ValidationError("docker_config must be True, False or a path")
+        return cls(
+            max_concurrency=ops.validate_concurrency(max_concurrency),
+            timeout=timeout,
+            tls=_ssl_context(verify, client_cert),
+            credentials=explicit,
+            docker_config=config,
+        )
+
+    def http_options(self) -> dict[str, Any]:
+        """Keyword arguments for `httpx.Client` / `httpx.AsyncClient`."""
+        return {
+            "timeout": self.timeout,
+            "verify": self.tls,
+            # Redirects are followed by the flows, which drop credentials across hosts.
+            "follow_redirects": False,
+            "headers": {"User-Agent": USER_AGENT},
+            "limits": httpx.Limits(max_connections=max(16, 2 * self.max_concurrency)),
+            "trust_env": True,
+        }
+
+    def credentials_for(self, endpoint: RegistryEndpoint) -> Credentials:
+        """The explicit credentials, else docker's for this registry (reads files, may run a
+        credential helper: call it off the event loop)."""
+        if self.credentials is not None:
+            return self.credentials
+        if self.docker_config is None:
+            return Credentials()
+        return docker_credentials(endpoint, self.docker_config)
+
+
+class Authenticators:
+    """One `Authenticator` per registry, so every call to a registry shares its tokens."""
+
+    def __init__(self) -> None:
+        self._by_registry: dict[str, Authenticator] = {}
+
+    def get(self, endpoint: RegistryEndpoint) -> Authenticator | None:
+        return self._by_registry.get(endpoint.base_url)
+
+    def add(self, endpoint: RegistryEndpoint, credentials: Credentials) -> Authenticator:
+        return self._by_registry.setdefault(endpoint.base_url, Authenticator(endpoint, credentials))
