@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._effects import Flow, Parallel, http
+from ._effects import Emit, Flow, Parallel, emit, http
 from ._errors import RemoteProtocolError, TransportFailure, Unauthorized
 from ._headers import Challenge, add_query, parse_www_authenticate
 from ._models import BytesBody, Headers, Request, Response, _redact_url
 from ._reference import RegistryEndpoint
 
-__all__ = ["Authenticator", "Credentials", "scopes_for", "with_auth"]
+__all__ = ["Authenticator", "Credentials", "ScopeHint", "declare_scopes", "scopes_for", "with_auth"]
 
 T = TypeVar("T")
 
@@ -66,6 +66,22 @@ class Credentials:
 
     def __bool__(self) -> bool:
         return self.basic is not None or self.identity_token is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeHint:
+    """What a flow is about to need, announced before it fans out (see `declare_scopes`)."""
+
+    scopes: frozenset[str]
+
+
+def declare_scopes(scopes: frozenset[str]) -> Flow[None]:
+    """Tell an enclosing `with_auth` which scopes the next requests need.
+
+    It earns one token for all of them now, instead of every parallel child meeting its own
+    challenge and fetching its own token. Without `with_auth` this is an ignored event.
+    """
+    yield from emit(ScopeHint(scopes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +159,7 @@ class Authenticator:
         self._origin = _origin(endpoint.base_url)
         self._tokens: dict[tuple[str, str], dict[frozenset[str], _Token]] = {}
         self._realm: tuple[str, str] | None = None  # (realm, service) of the last challenge
+        self._challenge: Challenge | None = None  # the last Bearer challenge
         self._basic = False  # the registry asked for Basic: send it up front from now on
         self._now = 0.0
 
@@ -151,12 +168,15 @@ class Authenticator:
 
     # -- the wrapper's entry point ----------------------------------------------------------
 
-    def send(self, request: Request) -> Flow[Response]:
-        """Send `request`, answering authentication challenges on the way."""
+    def send(self, request: Request, *, extra: frozenset[str] = frozenset()) -> Flow[Response]:
+        """Send `request`, answering authentication challenges on the way.
+
+        `extra` scopes are asked for along with the request's own.
+        """
         if _origin(request.url) != self._origin:
             # Another host (a redirect target, an upload location elsewhere): no credentials.
             return (yield from http(request.with_headers(request.headers.without("Authorization"))))
-        needed = scopes_for(self.endpoint, request)
+        needed = _merge(scopes_for(self.endpoint, request) | extra)
         retried: set[str] = set()
         while True:
             response = yield from http(self._authorize(request, needed))
@@ -179,8 +199,30 @@ class Authenticator:
             if key in retried or len(retried) >= 2:
                 return response  # a fresh token did not help: denied
             retried.add(key)
+            self._challenge = Challenge(
+                "bearer", {k: v for k, v in challenge.params.items() if k in ("realm", "service")}
+            )
             yield from self._fetch_token(challenge, wanted)
             needed = wanted
+
+    def prepare(self, scopes: frozenset[str]) -> Flow[None]:
+        """Earn a token for `scopes` now, unless one is cached (or the registry wants Basic)."""
+        scopes = _merge(scopes)
+        if self._basic or self._cached(scopes) is not None:
+            return
+        if self._challenge is not None:  # the realm is known: no need to be challenged again
+            yield from self._fetch_token(self._challenge, scopes)
+            return
+        request = Request(method="GET", url=self.endpoint.url("/v2/"), response_body="discard")
+        response = yield from self.send(request, extra=scopes)
+        if response.status == 401:
+            # Refused before anything was sent: say so once, rather than once per blob.
+            raise Unauthorized(
+                f"the registry at {self.endpoint.base_url} refused the credentials (HTTP 401)",
+                status=401,
+                method="GET",
+                url=request.url,
+            )
 
     # -- headers ----------------------------------------------------------------------------
 
@@ -335,6 +377,8 @@ def with_auth(flow: Flow[T], authenticator: Authenticator) -> Flow[T]:
             try:
                 if isinstance(effect, Request):
                     value = yield from authenticator.send(effect)
+                elif isinstance(effect, Emit) and isinstance(effect.event, ScopeHint):
+                    yield from authenticator.prepare(effect.event.scopes)
                 elif isinstance(effect, Parallel):
                     children = tuple(with_auth(child, authenticator) for child in effect.flows)
                     value = yield Parallel(children, effect.limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel
 from .._errors import RegistryError, ValidationError
 from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
@@ -224,6 +225,23 @@ def _upload(
         )
 
 
+def _push_scopes(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    blobs: list[BlobUpload],
+    options: PushOptions,
+    state: PushState,
+) -> frozenset[str]:
+    """Push access to `repository`, and read access where blobs may be mounted from."""
+    scopes = {f"repository:{repository}:pull,push"}
+    if options.mount:
+        for blob in blobs:
+            holder = state.holder(endpoint, blob.descriptor.digest, repository)
+            if holder is not None:
+                scopes.add(f"repository:{holder}:pull")
+    return frozenset(scopes)
+
+
 def _unique(blobs: list[BlobUpload]) -> list[BlobUpload]:
     """Each blob once: a layer listed twice (or shared by images) goes up once."""
     return list({blob.descriptor.digest: blob for blob in blobs}.values())
@@ -242,6 +260,7 @@ def push_image(
     options = options or PushOptions()
     state = state if state is not None else PushState()
     blobs = _unique([image.config, *image.layers])
+    yield from declare_scopes(_push_scopes(endpoint, repository, blobs, options, state))
     stored = yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
@@ -281,6 +300,7 @@ def push_index(
     if options.compression is not None:
         raise ValidationError("an index is pushed as it is stored: compression would change it")
     blobs = _unique([blob for child in index.children for blob in child.blobs])
+    yield from declare_scopes(_push_scopes(endpoint, repository, blobs, options, state))
     yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
