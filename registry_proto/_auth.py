@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ._effects import Emit, Flow, Parallel, emit, http
+from ._effects import Flow, emit, http
 from ._errors import RemoteProtocolError, TransportFailure, Unauthorized
 from ._headers import Challenge, add_query, parse_www_authenticate
+from ._intercept import intercept
 from ._models import BytesBody, Headers, Request, Response, _redact_url
 from ._reference import RegistryEndpoint
 
@@ -364,27 +365,11 @@ def _parse_token(body: bytes) -> tuple[str, int]:
 
 def with_auth(flow: Flow[T], authenticator: Authenticator) -> Flow[T]:
     """`flow`, with every request it makes (its parallel children's too) authenticated."""
-    value: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                effect = flow.throw(error) if error is not None else flow.send(value)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value, error = None, None
-            try:
-                if isinstance(effect, Request):
-                    value = yield from authenticator.send(effect)
-                elif isinstance(effect, Emit) and isinstance(effect.event, ScopeHint):
-                    yield from authenticator.prepare(effect.event.scopes)
-                elif isinstance(effect, Parallel):
-                    children = tuple(with_auth(child, authenticator) for child in effect.flows)
-                    value = yield Parallel(children, effect.limit)
-                else:
-                    value = yield effect
-            except Exception as exc:  # handed on to the wrapped flow, which decides
-                error = exc
-    finally:
-        flow.close()
+
+    def on_event(event: object) -> Flow[bool]:
+        if isinstance(event, ScopeHint):
+            yield from authenticator.prepare(event.scopes)
+            return True
+        return False
+
+    return intercept(flow, authenticator.send, on_event=on_event)

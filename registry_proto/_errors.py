@@ -21,6 +21,7 @@ __all__ = [
     "BlobUnknown",
     "BlobUploadInvalid",
     "BlobUploadUnknown",
+    "ConnectFailure",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -75,6 +76,14 @@ class TransportFailure(RegistryProtoError):
 
     Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
     which may retry or recover.
+    """
+
+
+class ConnectFailure(TransportFailure):
+    """No connection could be made at all (refused, unresolvable, timed out connecting).
+
+    Not retried: a registry that is not there answers the same a moment later, and saying so
+    at once is more useful.
     """
 
 

@@ -13,6 +13,7 @@ import httpx
 from registry_proto import Flow, RegistryEndpoint
 from registry_proto import operations as ops
 from registry_proto._auth import Authenticator, with_auth
+from registry_proto._retry import with_retries
 from registry_proto.flows import ApiVersion, ImageInfo, PushResult, PushState
 from registry_proto.operations import PushArgs, PushContext
 
@@ -60,11 +61,12 @@ class RegistryClient:
     def run(self, flow: Flow[T], *, registry_url: str | None = None) -> T:
         """Drive any `registry_proto` flow with this client's connection pool.
 
-        With `registry_url`, its requests to that registry are authenticated.
+        Transient failures are retried; with `registry_url`, requests to that registry are
+        also authenticated.
         """
         if registry_url is not None:
             flow = with_auth(flow, self._authenticator(registry_url))
-        return self._driver.run(flow)
+        return self._driver.run(with_retries(flow, self._settings.retry))
 
     def _authenticator(self, registry_url: str) -> Authenticator:
         endpoint = RegistryEndpoint.parse(registry_url)
@@ -76,7 +78,9 @@ class RegistryClient:
     def _call(
         self, registry_url: str, flow: Flow[T], progress: Callable[[Any], object] | None = None
     ) -> T:
-        flow = with_auth(flow, self._authenticator(registry_url))
+        flow = with_retries(
+            with_auth(flow, self._authenticator(registry_url)), self._settings.retry
+        )
         if progress is None:
             return self._driver.run(flow)
         driver = SyncDriver(

@@ -17,6 +17,7 @@ import httpx
 from registry_proto import (
     BlobProgress,
     BytesBody,
+    ConnectFailure,
     Decompress,
     Effect,
     Emit,
@@ -45,10 +46,10 @@ def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP library's failures into the core's `TransportFailure`, in one place."""
     try:
         yield
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        raise ConnectFailure(f"{request!r}: {type(exc).__name__}: {exc}") from exc
     except httpx.TransportError as exc:
-        raise TransportFailure(
-            f"{request.method} {request!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise TransportFailure(f"{request!r}: {type(exc).__name__}: {exc}") from exc
 
 
 class SyncDriver:

@@ -13,6 +13,7 @@ import httpx
 from registry_proto import RegistryEndpoint, ValidationError, __version__
 from registry_proto import operations as ops
 from registry_proto._auth import Authenticator, Credentials
+from registry_proto._retry import RetryPolicy
 from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
 from registry_proto.operations import PushArgs
 
@@ -44,7 +45,9 @@ class ClientOptions(TypedDict, total=False):
     - `verify`: True (system CAs), False (no verification), a CA bundle path, or an
       `ssl.SSLContext`; `client_cert`: a PEM file holding certificate and key, or a
       `(certificate, key)` pair, for registries that want mutual TLS;
-    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once.
+    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once;
+    - `retries`: how many times a transient failure (connection, 429, 502-504) of a request
+      that can safely be repeated is retried, with backoff (default 3; 0 turns it off).
     """
 
     max_concurrency: int
@@ -55,6 +58,7 @@ class ClientOptions(TypedDict, total=False):
     password: str | None
     identity_token: str | None
     docker_config: bool | PathLike
+    retries: int
 
 
 class PushCallOptions(PushArgs, ClientOptions, total=False):
@@ -110,6 +114,7 @@ class Settings:
     tls: ssl.SSLContext | bool
     credentials: Credentials | None
     docker_config: Path | None
+    retry: RetryPolicy
 
     @classmethod
     def from_options(
@@ -123,6 +128,7 @@ class Settings:
         password: str | None = None,
         identity_token: str | None = None,
         docker_config: bool | PathLike = True,
+        retries: int = 3,
     ) -> Settings:
         for name, value in (("username", username), ("password", password)):
             if value is not None and not isinstance(value, str):
@@ -144,7 +150,10 @@ class Settings:
             config = Path(docker_config)
         else:
             raise ValidationError("docker_config must be True, False or a path")
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
+            raise ValidationError("retries must be an int from 0 to 20")
         return cls(
+            retry=RetryPolicy(attempts=retries + 1),
             max_concurrency=ops.validate_concurrency(max_concurrency),
             timeout=timeout,
             tls=_ssl_context(verify, client_cert),

@@ -12,8 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._auth import declare_scopes
-from .._effects import Flow, emit, parallel
-from .._errors import RegistryError, ValidationError
+from .._effects import Flow, emit, parallel, sleep
+from .._errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    ConnectFailure,
+    RegistryError,
+    TooManyRequests,
+    TransportFailure,
+    ValidationError,
+)
 from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
 from .._manifest import (
     OCI_CONFIG,
@@ -54,6 +62,8 @@ __all__ = [
 DEFAULT_MAX_CONCURRENCY = 6
 COMPRESSIONS = ("gzip", "zstd")
 _COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
+_RETRY_BASE = 0.5
+_RETRY_CAP = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +73,15 @@ class PushOptions:
     `chunk_size`: None sends each blob in one request (falling back to chunks when the
     registry refuses a body that large); a number always sends chunks of about that size.
     `compression`: None keeps layers as they are; `"gzip"` or `"zstd"` compresses the
-    uncompressed ones while they stream.
+    uncompressed ones while they stream. `blob_attempts`: how often a blob is sent whole
+    before a transient failure (connection, 429, 502-504, a lost session) is given up on.
     """
 
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     chunk_size: int | None = None
     compression: str | None = None
     mount: bool = True
+    blob_attempts: int = 3
 
     def __post_init__(self) -> None:
         if self.compression is not None and self.compression not in COMPRESSIONS:
@@ -171,28 +183,67 @@ def push_blob(
                 state.remember(endpoint, target.digest, repository)
                 yield from emit(BlobMounted(target.digest, target.size, holder))
                 return target
-    if session is None:
-        session = yield from start_session(endpoint, repository, source.digest)
-    what = f"blob {source.digest}"
-    if codec is not None:
-        if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
-            raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
-        digest, size = yield from compress_upload(
-            session,
-            blob.body,
-            blob.diff_id,
-            codec,
-            chunk_size=options.chunk_size or DEFAULT_CHUNK_SIZE,
-            key=source.digest,
-            what=f"layer {source.digest}",
-        )
-        target = Descriptor(_COMPRESSED_TYPES[codec], digest, size)
-        state.compressed[(source.digest, codec)] = target
-    else:
-        target = source
-        yield from _upload(endpoint, repository, session, blob, options, what)
+    attempt = 1
+    while True:
+        try:
+            if session is None:
+                session = yield from start_session(endpoint, repository, source.digest)
+            target = yield from _transfer(
+                endpoint, repository, session, blob, codec, options, state
+            )
+            break
+        except (RegistryError, TransportFailure) as exc:
+            if attempt >= options.blob_attempts or not _transient(exc):
+                raise
+            # The session may hold part of the blob: start over with a new one.
+            if session is not None:
+                yield from cancel_upload(session.location)
+            session = None
+            yield from sleep(min(_RETRY_CAP, _RETRY_BASE * 2.0**attempt))
+            attempt += 1
     state.remember(endpoint, target.digest, repository)
     yield from emit(BlobUploaded(source.digest, target.digest, target.size))
+    return target
+
+
+def _transient(exc: RegistryError | TransportFailure) -> bool:
+    """Failures worth re-sending a whole blob for (protocol.md §8.3): the connection, an
+    overloaded registry, a session the registry lost."""
+    if isinstance(exc, ConnectFailure):
+        return False
+    if isinstance(exc, TransportFailure | TooManyRequests | BlobUploadInvalid | BlobUploadUnknown):
+        return True
+    return exc.status in (502, 503, 504)
+
+
+def _transfer(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    session: Session,
+    blob: BlobUpload,
+    codec: str | None,
+    options: PushOptions,
+    state: PushState,
+) -> Flow[Descriptor]:
+    """Send the blob through `session`; return the descriptor of what the registry stored."""
+    source = blob.descriptor
+    what = f"blob {source.digest}"
+    if codec is None:
+        yield from _upload(endpoint, repository, session, blob, options, what)
+        return source
+    if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
+        raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
+    digest, size = yield from compress_upload(
+        session,
+        blob.body,
+        blob.diff_id,
+        codec,
+        chunk_size=options.chunk_size or DEFAULT_CHUNK_SIZE,
+        key=source.digest,
+        what=f"layer {source.digest}",
+    )
+    target = Descriptor(_COMPRESSED_TYPES[codec], digest, size)
+    state.compressed[(source.digest, codec)] = target
     return target
 
 
