@@ -6,6 +6,7 @@ at, and runs `Parallel` children on threads.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -43,13 +44,48 @@ T = TypeVar("T")
 
 @contextmanager
 def map_transport_errors(request: Request) -> Iterator[None]:
-    """Translate the HTTP library's failures into the core's `TransportFailure`, in one place."""
+    """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
+
+    TLS failures (an untrusted certificate, a refused client certificate) and connections that
+    cannot be made are `ConnectFailure`s: trying again would meet the same refusal.
+    """
     try:
         yield
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
-        raise ConnectFailure(f"{request!r}: {type(exc).__name__}: {exc}") from exc
-    except httpx.TransportError as exc:
-        raise TransportFailure(f"{request!r}: {type(exc).__name__}: {exc}") from exc
+    except (httpx.TransportError, ssl.SSLError, OSError) as exc:
+        tls = _find(exc, ssl.SSLError)
+        kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
+        reason = _describe(tls or exc)
+        raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
+
+
+def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:
+    """The first `kind` in `exc`'s chain of causes."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _connect_error(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.UnsupportedProtocol)
+
+
+def _describe(exc: BaseException) -> str:
+    """`Type: message`, taking the message from the causes when the error itself has none
+    (trio's connection errors come empty)."""
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        text = str(current).strip()
+        if text:
+            return f"{type(exc).__name__}: {text}"
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return type(exc).__name__
 
 
 class SyncDriver:

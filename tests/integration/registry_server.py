@@ -106,6 +106,9 @@ class RegistryConfig:
     htpasswd_path: Path | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
     relative_urls: bool = False
+    # (certificate, key) the readiness probe presents to a registry requiring client
+    # certificates (``http.tls.clientcas``); not part of the registry's own config.
+    probe_client_cert: tuple[Path, Path] | None = None
 
     def render(self, *, port: int, storage_dir: Path) -> dict[str, object]:
         """Build the registry YAML document as a dict."""
@@ -305,6 +308,8 @@ class RegistryServer:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+            if self.config.probe_client_cert is not None:
+                context.load_cert_chain(*self.config.probe_client_cert)
         opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
         )
