@@ -348,7 +348,10 @@ def _layer_media_type(magic: bytes) -> str:
         return OCI_LAYER_ZSTD
     if compression is None:
         return OCI_LAYER_TAR
-    raise ValidationError(f"a layer is {compression}-compressed, which no image media type allows")
+    raise ValidationError(
+        f"a layer is {compression}-compressed, which no image media type allows; "
+        "recompress it with gzip or zstd"
+    )
 
 
 # -- the OCI layout (index.json, blobs/) ----------------------------------------------------
