@@ -125,7 +125,8 @@ def members(image: Image, layout: str) -> dict[str, bytes]:
         ).encode()
         if layout == "docker25":
             layer_names = [
-                "blobs/sha256/" + d["digest"].removeprefix("sha256:") for d in descriptors
+                "blobs/sha256/" + sha256(layer.stored).removeprefix("sha256:")
+                for layer in image.layers
             ]
             files["manifest.json"] = json.dumps(
                 [
