@@ -18,17 +18,21 @@ from registry_proto import (
     Flow,
     Headers,
     RegistryEndpoint,
+    RegistryProtoError,
     RemoteProtocolError,
     Request,
     Response,
     ScopeDenied,
+    TransportFailure,
     Unauthorized,
     http,
 )
 from registry_proto import operations as ops
 from registry_proto._auth import Authenticator, Credentials, scopes_for, with_auth
+from registry_proto._retry import with_retries
 from registry_proto.testing import FakeRegistry, PureDriver
 from tests.proto.pure_support import REGISTRY, make_image_archive
+from tests.proto.test_fuzz import perturb, perturbations
 
 T = TypeVar("T")
 ENDPOINT = RegistryEndpoint.parse(REGISTRY)
@@ -393,3 +397,41 @@ def test_bearer_is_preferred_among_several_challenges() -> None:
     PureDriver(handle, files=FILES).run(with_auth(push_flow(), auth))
     assert gate.registry.manifest("alice/app", "1") is not None
     assert gate.token_requests
+
+
+def _authenticated_push_traffic() -> int:
+    gate = TokenGate({"alice": ALICE})
+    run(gate, push_flow, Credentials("alice", "wonderland"))
+    return len(gate.registry_requests) + len(gate.token_requests)
+
+
+AUTH_TRAFFIC = _authenticated_push_traffic()
+
+
+@settings(max_examples=200)
+@given(data=st.data())
+def test_authenticated_retried_push_only_raises_registry_proto_errors(
+    data: st.DataObject,
+) -> None:
+    """The error contract holds through both wrappers, token server answers included."""
+    change = data.draw(perturbations(AUTH_TRAFFIC), label="perturbation")
+    gate = TokenGate({"alice": ALICE})
+    count = 0
+
+    def handle(request: Request) -> Response:
+        nonlocal count
+        count += 1
+        assert count <= 2_000, "the flow does not stop"
+        if count - 1 == change.index and change.kind == "transport":
+            raise TransportFailure("connection reset by peer")
+        response = gate.handle(request)
+        return perturb(response, change) if count - 1 == change.index else response
+
+    auth = Authenticator(ENDPOINT, Credentials("alice", "wonderland"))
+    driver = PureDriver(handle, files=FILES)
+    try:
+        digest = driver.run(with_retries(with_auth(push_flow(), auth)))
+    except RegistryProtoError:
+        return
+    assert digest.startswith("sha256:")
+    assert gate.registry.manifest("alice/app", "1") is not None
