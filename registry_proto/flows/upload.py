@@ -14,6 +14,7 @@ repository"; protocol.md §3, §4).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import zlib
@@ -55,6 +56,8 @@ DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 MAX_CHUNK_SIZE = 256 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
 _MAX_RECOVERIES = 3
+# Chunk bodies a registry refuses as too large are halved, down to this.
+_MIN_BODY = 1024 * 1024
 _OCTET_STREAM = "application/octet-stream"
 
 
@@ -63,12 +66,14 @@ class Session:
     """An open upload session: where to send next, and how big the registry wants chunks.
 
     `offset` is how many bytes the registry has acknowledged; `min_chunk` is its
-    `OCI-Chunk-Min-Length`, 0 when it named none.
+    `OCI-Chunk-Min-Length`, 0 when it named none; `max_body` the largest request body it was
+    found to take (None until one was refused: GHCR, for one, caps bodies at 4 MiB).
     """
 
     location: str
     offset: int = 0
     min_chunk: int = 0
+    max_body: int | None = None
 
     def chunk_size(self, wanted: int) -> int:
         return min(max(wanted, self.min_chunk), max(MAX_CHUNK_SIZE, wanted))
@@ -185,11 +190,13 @@ def _send_chunk(
     """PATCH the bytes from `session.offset` up to `end`; return the advanced session.
 
     `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer or a 416,
-    the session's own account of what it holds (`GET <location>`) says where to resume.
+    the session's own account of what it holds (`GET <location>`) says where to resume. A body
+    refused as too large (413, or a 416 that leaves the session where it was) is sent again
+    in halves, and later chunks keep to the smaller size.
     """
     recoveries = 0
     while session.offset < end:
-        body = chunk(session.offset)
+        body = _head(chunk(session.offset), session.max_body)
         request = _patch(session, body, key)
         try:
             response = yield from http(request)
@@ -199,16 +206,35 @@ def _send_chunk(
             recoveries += 1
             session = yield from _status(session, what)
             continue
-        if response.status == 416 and recoveries < _MAX_RECOVERIES:
+        if response.status in (413, 416) and recoveries < _MAX_RECOVERIES:
             recoveries += 1
-            session = yield from _status(session, what)
+            held = session
+            if response.status == 416:  # out of step, or (GHCR) too large: ask which
+                held = yield from _status(session, what)
+            smaller = max(_MIN_BODY, session.min_chunk, body.length // 2)
+            if held.offset == session.offset and smaller < body.length:
+                held = dataclasses.replace(held, max_body=smaller)
+            session = held
             continue
         # ECR answers PATCH with 201, GCR once with 204: all mean "accepted".
         expect(response, request, 202, 201, 204, context=f"uploading a chunk of {what}")
         location = response.headers.get("Location")
         new_location = resolve_location(request.url, location) if location else session.location
-        session = Session(new_location, session.offset + body.length, session.min_chunk)
+        session = dataclasses.replace(
+            session, location=new_location, offset=session.offset + body.length
+        )
     return session
+
+
+def _head(body: Body, limit: int | None) -> Body:
+    """The first `limit` bytes of `body` (all of it when `limit` is None)."""
+    if limit is None or body.length <= limit:
+        return body
+    if isinstance(body, FileSlice):
+        return FileSlice(body.path, body.offset, limit)
+    if isinstance(body, BytesBody):
+        return BytesBody(body.data[:limit])
+    return body
 
 
 def _status(session: Session, what: str) -> Flow[Session]:
@@ -221,7 +247,7 @@ def _status(session: Session, what: str) -> Flow[Session]:
     offset = session.offset if held is None or held == (0, 0) else held[1] + 1
     location = response.headers.get("Location")
     new_location = resolve_location(request.url, location) if location else session.location
-    return Session(new_location, offset, session.min_chunk)
+    return dataclasses.replace(session, location=new_location, offset=offset)
 
 
 def upload_chunked(

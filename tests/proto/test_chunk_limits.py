@@ -1,0 +1,64 @@
+"""Chunk bodies a registry refuses as too large are sent again in halves (GHCR caps request
+bodies at 4 MiB and answers 416; proxies answer 413)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from registry_proto import Request, Response
+from registry_proto import operations as ops
+from registry_proto.testing import FakeRegistry, PureDriver
+from tests.proto.pure_support import REGISTRY, make_image_archive, sha256
+
+ARCHIVE = "big.tar"
+# 6 MiB that gzip cannot shrink much, made deterministically.
+LAYER = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(6 * 32 * 1024))
+FILES = {ARCHIVE: make_image_archive([LAYER])}
+CAP = 4 * 1024 * 1024
+
+
+def capped(fake: FakeRegistry, status: int) -> list[int]:
+    """Make `fake` refuse PATCH bodies over 4 MiB with `status`; return the sizes it saw."""
+    sizes: list[int] = []
+
+    def refuse(request: Request) -> Response | None:
+        if request.method != "PATCH":
+            return None
+        sizes.append(request.body.length)
+        return Response(status=status) if request.body.length > CAP else None
+
+    fake.on_request = refuse
+    return sizes
+
+
+@pytest.mark.parametrize("status", [413, 416])
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_oversized_chunks_are_halved(status: int, compression: str | None) -> None:
+    fake = FakeRegistry(files=FILES)
+    sizes = capped(fake, status)
+    driver = PureDriver(fake.handle, files=FILES)
+    flow = ops.push_docker_tar(
+        ARCHIVE, REGISTRY, "app", "1", chunk_size=5 * 1024 * 1024, compression=compression
+    )
+    driver.run(flow)
+
+    assert fake.manifest("app", "1") is not None
+    first = next(i for i, size in enumerate(sizes) if size > CAP)  # a try was too big,
+    assert all(size <= CAP for size in sizes[first + 1 :])  # and every chunk after it fits
+    if compression is None:
+        assert sha256(LAYER) in fake.blobs("app")
+
+
+def test_a_registry_refusing_every_chunk_still_fails() -> None:
+    fake = FakeRegistry(files=FILES)
+
+    def refuse(request: Request) -> Response | None:
+        return Response(status=413) if request.method == "PATCH" else None
+
+    fake.on_request = refuse
+    driver = PureDriver(fake.handle, files=FILES)
+    with pytest.raises(Exception, match="413"):
+        driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", chunk_size=5 * 1024 * 1024))
+    assert fake.manifest("app", "1") is None
