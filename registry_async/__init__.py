@@ -10,6 +10,7 @@
 """
 
 from registry_proto import (
+    ArchiveWriteError,
     BlobMounted,
     BlobProgress,
     BlobSkipped,
@@ -34,7 +35,14 @@ from registry_proto import (
     ValidationError,
     __version__,
 )
-from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
+from registry_proto.flows import (
+    ApiVersion,
+    ImageInfo,
+    LayerInfo,
+    PlatformManifest,
+    PullResult,
+    PushResult,
+)
 from registry_proto.operations import PushArgs
 from registry_sync import extract_original_tags, get_primary_tag
 from registry_sync._settings import ClientOptions, PushCallOptions
@@ -48,6 +56,7 @@ from ._api import (
     list_repositories,
     list_tags,
     ping,
+    pull_image,
     push_docker_tar,
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
@@ -56,6 +65,7 @@ from ._client import AsyncRegistryClient
 
 __all__ = [
     "ApiVersion",
+    "ArchiveWriteError",
     "AsyncRegistryClient",
     "BlobMounted",
     "BlobProgress",
@@ -73,6 +83,7 @@ __all__ = [
     "NotFound",
     "Platform",
     "PlatformManifest",
+    "PullResult",
     "PushArgs",
     "PushCallOptions",
     "PushEvent",
@@ -97,6 +108,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "ping",
+    "pull_image",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",

@@ -10,7 +10,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Unpack
 
-from registry_proto.flows import ApiVersion, ImageInfo, PushResult
+from registry_proto.flows import ApiVersion, ImageInfo, PullResult, PushResult
 from registry_sync._settings import ClientOptions, PushCallOptions, split_options
 
 from ._client import AsyncRegistryClient
@@ -24,6 +24,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "ping",
+    "pull_image",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
@@ -126,6 +127,22 @@ async def get_image_info(
     """Describe an image or index by tag or digest; `platform` picks one image of an index."""
     async with AsyncRegistryClient(**options) as client:
         return await client.get_image_info(registry_url, repository, reference, platform=platform)
+
+
+async def pull_image(
+    registry_url: str,
+    repository: str,
+    reference: str,
+    destination: str | os.PathLike[str],
+    *,
+    platform: str | None = None,
+    **options: Unpack[ClientOptions],
+) -> PullResult:
+    """Pull an image by tag or digest into an archive file; `platform` picks from an index."""
+    async with AsyncRegistryClient(**options) as client:
+        return await client.pull_image(
+            registry_url, repository, reference, destination, platform=platform
+        )
 
 
 async def delete_image(

@@ -22,9 +22,11 @@ from registry_proto import (
     Effect,
     Emit,
     EmptyBody,
+    FileSink,
     FileSlice,
     Flow,
     Headers,
+    MoveFile,
     Offload,
     Parallel,
     ReadFile,
@@ -32,10 +34,21 @@ from registry_proto import (
     Response,
     Sleep,
     TarReadError,
+    TempFile,
     TransportFailure,
+    WriteFile,
 )
 from registry_sync._driver import map_transport_errors
-from registry_sync._files import CHUNK_SIZE, read_range, remove_quietly, spool_decompressed
+from registry_sync._files import (
+    CHUNK_SIZE,
+    SinkWriter,
+    create_temp,
+    move_into_place,
+    read_range,
+    remove_quietly,
+    spool_decompressed,
+    write_at,
+)
 
 __all__ = ["AsyncDriver"]
 
@@ -96,6 +109,16 @@ class AsyncDriver:
             path = await anyio.to_thread.run_sync(spool_decompressed, effect.path, effect.codec)
             temporary.append(path)
             return path
+        if isinstance(effect, TempFile):
+            path = await anyio.to_thread.run_sync(create_temp, effect.directory, effect.suffix)
+            temporary.append(path)
+            return path
+        if isinstance(effect, WriteFile):
+            await anyio.to_thread.run_sync(write_at, effect.path, effect.offset, effect.data)
+            return None
+        if isinstance(effect, MoveFile):
+            await anyio.to_thread.run_sync(move_into_place, effect.source, effect.destination)
+            return None
         if isinstance(effect, Parallel):
             return await self._parallel(effect, temporary)
         if isinstance(effect, Sleep):
@@ -129,12 +152,35 @@ class AsyncDriver:
             response = await self._client.send(outgoing, stream=True, follow_redirects=False)
             try:
                 received_at = time.monotonic()
+                headers = Headers(tuple(response.headers.multi_items()))
+                sink = request.response_body
+                if isinstance(sink, FileSink) and response.status_code in sink.statuses:
+                    writer = await anyio.to_thread.run_sync(SinkWriter, sink)
+                    try:
+                        # Gather network reads into large writes: one thread hop per MiB.
+                        pending = bytearray()
+                        async for chunk in response.aiter_bytes():
+                            pending += chunk
+                            if len(pending) >= CHUNK_SIZE:
+                                await anyio.to_thread.run_sync(writer.write, bytes(pending))
+                                pending.clear()
+                        if pending:
+                            await anyio.to_thread.run_sync(writer.write, bytes(pending))
+                    finally:
+                        digest = await anyio.to_thread.run_sync(writer.close)
+                    return Response(
+                        status=response.status_code,
+                        headers=headers,
+                        received_at=received_at,
+                        written=writer.written,
+                        written_sha256=digest,
+                    )
                 data = b""
-                if request.response_body == "bytes":
+                if request.response_body != "discard":
                     data = await _read_capped(response.aiter_bytes(), request.max_response_bytes)
                 return Response(
                     status=response.status_code,
-                    headers=Headers(tuple(response.headers.multi_items())),
+                    headers=headers,
                     body=data,
                     received_at=received_at,
                 )

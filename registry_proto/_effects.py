@@ -13,6 +13,9 @@ the helpers below with `yield from`, which keeps every result precisely typed un
 | `ReadFile`    | the bytes read (fewer only at end of file)                |
 | `Decompress`  | the path of a decompressed copy the driver owns           |
 | `Offload`     | what the function returned, run off the event loop        |
+| `TempFile`    | the path of a new empty file the driver owns              |
+| `WriteFile`   | `None`, once `data` is written at `offset`                |
+| `MoveFile`    | `None`, once the file is renamed into place               |
 """
 
 from __future__ import annotations
@@ -28,17 +31,23 @@ __all__ = [
     "Effect",
     "Emit",
     "Flow",
+    "MoveFile",
     "Offload",
     "Parallel",
     "ReadFile",
     "Sleep",
+    "TempFile",
+    "WriteFile",
     "decompressed",
     "emit",
     "http",
+    "move_file",
     "offload",
     "parallel",
     "read_file",
     "sleep",
+    "temp_file",
+    "write_file",
 ]
 
 T = TypeVar("T")
@@ -109,7 +118,47 @@ class Offload:
     args: tuple[Any, ...] = ()
 
 
-Effect: TypeAlias = Request | Sleep | Parallel | Emit | ReadFile | Decompress | Offload
+@dataclass(frozen=True, slots=True)
+class TempFile:
+    """Create an empty file in `directory` and answer with its path.
+
+    The driver removes it when the outermost flow ends, unless a `MoveFile` put it in place:
+    an output that failed halfway never remains.
+    """
+
+    directory: str
+    suffix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFile:
+    """Write `data` into the existing file at `path`, from `offset`."""
+
+    path: str
+    offset: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MoveFile:
+    """Rename `source` to `destination` (replacing it) in one step."""
+
+    source: str
+    destination: str
+
+
+Effect: TypeAlias = (
+    Request
+    | Sleep
+    | Parallel
+    | Emit
+    | ReadFile
+    | Decompress
+    | Offload
+    | TempFile
+    | WriteFile
+    | MoveFile
+)
 Flow: TypeAlias = Generator[Effect, Any, T]
 
 
@@ -145,6 +194,22 @@ def offload(function: Callable[..., T], *args: Any) -> Flow[T]:
     """`function(*args)`, computed off the event loop."""
     result = yield Offload(function, args)
     return cast(T, result)
+
+
+def temp_file(directory: str, suffix: str = "") -> Flow[str]:
+    """The path of a new empty file in `directory`, removed unless moved into place."""
+    path = yield TempFile(directory, suffix)
+    return cast(str, path)
+
+
+def write_file(path: str, offset: int, data: bytes) -> Flow[None]:
+    """Write `data` into `path` at `offset`."""
+    yield WriteFile(path, offset, data)
+
+
+def move_file(source: str, destination: str) -> Flow[None]:
+    """Rename `source` to `destination`."""
+    yield MoveFile(source, destination)
 
 
 def parallel(flows: Sequence[Flow[T]], *, limit: int) -> Flow[list[T]]:

@@ -3,6 +3,7 @@
     RegistryProtoError
     ├── ValidationError          bad input from the caller (names, tags, digests, archives)
     ├── TarReadError             the archive cannot be read (truncated, corrupt, unsafe names)
+    ├── ArchiveWriteError        a pulled image's archive cannot be written
     ├── RegistryError            the registry answered with an error (one subclass per code)
     ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
     └── TransportFailure         the connection failed (thrown into flows by the drivers)
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 __all__ = [
+    "ArchiveWriteError",
     "BlobUnknown",
     "BlobUploadInvalid",
     "BlobUploadUnknown",
@@ -61,6 +63,10 @@ class ValidationError(RegistryProtoError, ValueError):
 
 class TarReadError(RegistryProtoError):
     """An archive cannot be read: truncated, corrupt, or with unsafe member names."""
+
+
+class ArchiveWriteError(RegistryProtoError):
+    """An archive being written (a pulled image) cannot be: no such directory, disk full."""
 
 
 class RemoteProtocolError(RegistryProtoError):

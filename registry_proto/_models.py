@@ -16,6 +16,7 @@ __all__ = [
     "Body",
     "BytesBody",
     "EmptyBody",
+    "FileSink",
     "FileSlice",
     "Headers",
     "Request",
@@ -118,6 +119,22 @@ class FileSlice:
 Body = EmptyBody | BytesBody | FileSlice
 
 
+@dataclass(frozen=True, slots=True)
+class FileSink:
+    """Where a response body goes instead of memory: `length` bytes of the file at `path`
+    from `offset` (a blob's place in an archive being written).
+
+    Only answers whose status is in `statuses` are written; any other is read into memory as
+    usual (an error document, a redirect). The driver reports how many bytes it wrote and
+    their sha256 in the `Response`, and fails if more than `length` arrive.
+    """
+
+    path: str
+    offset: int
+    length: int
+    statuses: tuple[int, ...] = (200,)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
     """An HTTP request for the driver to send.
@@ -127,7 +144,7 @@ class Request:
     never carried to another host.
 
     `response_body` says what the flow needs back: `"bytes"` reads the body (up to
-    `max_response_bytes`), `"discard"` drops it unread.
+    `max_response_bytes`), `"discard"` drops it unread, a `FileSink` streams it into a file.
 
     `progress_key`, when set, asks the driver to report the body's bytes as they are sent
     (as `BlobProgress(progress_key, sent, total)` events), if anyone listens.
@@ -137,7 +154,7 @@ class Request:
     url: str
     headers: Headers = field(default_factory=Headers)
     body: Body = field(default_factory=EmptyBody)
-    response_body: Literal["bytes", "discard"] = "bytes"
+    response_body: Literal["bytes", "discard"] | FileSink = "bytes"
     max_response_bytes: int = 16 * 1024 * 1024
     progress_key: str | None = None
 
@@ -154,13 +171,16 @@ class Response:
     """What the registry answered.
 
     `received_at` is a monotonic timestamp in seconds taken by the driver when the response
-    headers arrived; the core never reads a clock itself.
+    headers arrived; the core never reads a clock itself. When the body went to a `FileSink`,
+    `written` counts its bytes and `written_sha256` is their digest (hex).
     """
 
     status: int
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     received_at: float = 0.0
+    written: int = 0
+    written_sha256: str | None = None
 
     def __repr__(self) -> str:
         return f"Response({self.status}, <{len(self.body)} bytes>)"

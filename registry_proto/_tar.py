@@ -15,7 +15,15 @@ from enum import Enum
 from ._effects import Flow, read_file
 from ._errors import TarReadError
 
-__all__ = ["MemberKind", "TarIndex", "TarMember", "index_tar"]
+__all__ = [
+    "END_OF_ARCHIVE",
+    "MemberKind",
+    "TarIndex",
+    "TarMember",
+    "file_header",
+    "index_tar",
+    "padding",
+]
 
 BLOCK = 512
 _READ_AHEAD = 64 * 1024
@@ -231,3 +239,51 @@ def index_tar(path: str) -> Flow[TarIndex]:
             )
         offset = next_offset
     return TarIndex(path, members)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+END_OF_ARCHIVE = bytes(2 * BLOCK)
+
+
+def padding(size: int) -> int:
+    """Zero bytes that follow `size` bytes of member data up to the next block."""
+    return -size % BLOCK
+
+
+def _octal(value: int, width: int) -> bytes:
+    digits = width - 1
+    if value < 8**digits:
+        return f"{value:0{digits}o}".encode() + b"\0"
+    # GNU base-256, for members of 8 GiB and more.
+    return bytes([0x80]) + value.to_bytes(width - 1, "big")
+
+
+def file_header(name: str, size: int, *, mode: int = 0o644, mtime: int = 0) -> bytes:
+    """A ustar header for a regular file (POSIX.1-1988 "ustar Interchange Format").
+
+    Names up to 100 bytes go in the name field, longer ones are split at a `/` into the
+    155-byte prefix; anything longer still is refused.
+    """
+    encoded = name.encode()
+    prefix = b""
+    if len(encoded) > 100:
+        cut = encoded.rfind(b"/", 0, 156)
+        if cut <= 0 or len(encoded) - cut - 1 > 100:
+            raise ValueError(f"archive member name too long for ustar: {name!r}")
+        prefix, encoded = encoded[:cut], encoded[cut + 1 :]
+    header = bytearray(BLOCK)
+    header[0 : len(encoded)] = encoded
+    header[100:108] = _octal(mode, 8)
+    header[108:116] = _octal(0, 8)
+    header[116:124] = _octal(0, 8)
+    header[124:136] = _octal(size, 12)
+    header[136:148] = _octal(mtime, 12)
+    header[148:156] = b" " * 8
+    header[156:157] = b"0"
+    header[257:263] = b"ustar\0"
+    header[263:265] = b"00"
+    header[345 : 345 + len(prefix)] = prefix
+    checksum = sum(header)
+    header[148:156] = f"{checksum:06o}".encode() + b"\0 "
+    return bytes(header)

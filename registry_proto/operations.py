@@ -27,6 +27,7 @@ from .flows import (
     ApiVersion,
     ImageInfo,
     Paginator,
+    PullResult,
     PushOptions,
     PushResult,
     PushState,
@@ -41,6 +42,7 @@ from .flows import (
     split_original_tag,
 )
 from .flows import get_image_info as _get_image_info
+from .flows import pull_image as _pull_image
 from .flows import repositories_pager as _repositories_pager
 from .flows import tags_pager as _tags_pager
 from .flows.push import DEFAULT_MAX_CONCURRENCY
@@ -56,6 +58,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "ping",
+    "pull_image",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
@@ -65,14 +68,12 @@ __all__ = [
 ]
 
 
-def _path(tar_path: object) -> str:
-    if isinstance(tar_path, bytes) or not isinstance(tar_path, str | os.PathLike):
-        raise ValidationError(
-            f"tar_path must be a str or os.PathLike, not {type(tar_path).__name__}"
-        )
-    path = os.fspath(tar_path)
+def _path(value: object, what: str = "tar_path") -> str:
+    if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
+        raise ValidationError(f"{what} must be a str or os.PathLike, not {type(value).__name__}")
+    path = os.fspath(value)
     if not isinstance(path, str) or not path:
-        raise ValidationError("tar_path must be a non-empty path")
+        raise ValidationError(f"{what} must be a non-empty path")
     return path
 
 
@@ -334,3 +335,33 @@ def delete_image(registry_url: str, repository: str, reference: str) -> Flow[boo
         return (yield from delete_manifest(endpoint, repository, digest))
 
     return flow()
+
+
+def pull_image(
+    registry_url: str,
+    repository: str,
+    reference: str,
+    destination: str | os.PathLike[str],
+    *,
+    platform: str | None = None,
+    host_platform: Platform | None = None,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+) -> Flow[PullResult]:
+    """Pull an image (by tag or digest) into an archive file at `destination`.
+
+    From an index, `platform` picks the image; without it, the only one, else the host's.
+    """
+    endpoint = RegistryEndpoint.parse(registry_url)
+    validate_repository(repository)
+    validate_reference(reference)
+    path = _path(destination, "destination")
+    wanted = parse_platform(platform) if platform is not None else None
+    return _pull_image(
+        endpoint,
+        repository,
+        reference,
+        path,
+        platform=wanted,
+        host=host_platform,
+        max_concurrency=validate_concurrency(max_concurrency),
+    )

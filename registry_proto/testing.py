@@ -32,10 +32,31 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from ._effects import Decompress, Effect, Emit, Flow, Offload, Parallel, ReadFile, Sleep
+from ._effects import (
+    Decompress,
+    Effect,
+    Emit,
+    Flow,
+    MoveFile,
+    Offload,
+    Parallel,
+    ReadFile,
+    Sleep,
+    TempFile,
+    WriteFile,
+)
 from ._errors import TarReadError, TransportFailure, ValidationError
 from ._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
-from ._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
+from ._models import (
+    Body,
+    BytesBody,
+    EmptyBody,
+    FileSink,
+    FileSlice,
+    Headers,
+    Request,
+    Response,
+)
 from ._reference import validate_digest, validate_repository, validate_tag
 
 __all__ = ["FakeRegistry", "PureDriver", "RoundRobin", "Scheduler"]
@@ -921,6 +942,7 @@ class PureDriver:
     ) -> None:
         self.handler = handler
         self.files: dict[str, bytes] = dict(files or {})
+        self._temporary: list[str] = []
         self.scheduler: Scheduler = scheduler if scheduler is not None else RoundRobin()
         self.tick = tick
         self.clock = 0.0
@@ -944,6 +966,9 @@ class PureDriver:
             return result
         finally:
             self._close(task)
+            for path in self._temporary:  # as the real drivers do with unmoved temp files
+                self.files.pop(path, None)
+            self._temporary.clear()
 
     def _step(self, task: _Task) -> bool:
         """Advance `task` by one effect; True once its flow has returned."""
@@ -1038,6 +1063,22 @@ class PureDriver:
         if isinstance(effect, Emit):
             self.events.append(effect.event)
             return None
+        if isinstance(effect, TempFile):
+            path = f"{effect.directory.rstrip('/')}/.tmp-{len(self.files)}{effect.suffix}"
+            self.files[path] = b""
+            self._temporary.append(path)
+            return path
+        if isinstance(effect, WriteFile):
+            current = self.files.get(effect.path)
+            if current is None:
+                raise TarReadError(f"cannot write {effect.path}: no such file")
+            self.files[effect.path] = _write_at(current, effect.offset, effect.data)
+            return None
+        if isinstance(effect, MoveFile):
+            if effect.source not in self.files:
+                raise TarReadError(f"cannot move {effect.source}: no such file")
+            self.files[effect.destination] = self.files.pop(effect.source)
+            return None
         if isinstance(effect, Parallel):  # handled by `_step`; here only for exhaustiveness
             raise TypeError("Parallel is not a leaf effect")
         assert_never(effect)
@@ -1065,8 +1106,30 @@ class PureDriver:
         response = self.handler(outgoing)
         self.clock += self.tick
         body = response.body
+        sink = request.response_body
+        if isinstance(sink, FileSink) and response.status in sink.statuses:
+            if len(body) > sink.length:
+                raise TransportFailure(f"response body larger than {sink.length} bytes")
+            current = self.files.get(sink.path)
+            if current is None:
+                raise TarReadError(f"cannot write {sink.path}: no such file")
+            self.files[sink.path] = _write_at(current, sink.offset, body)
+            return dataclasses.replace(
+                response,
+                body=b"",
+                received_at=self.clock,
+                written=len(body),
+                written_sha256=hashlib.sha256(body).hexdigest(),
+            )
         if request.response_body == "discard":
             body = b""
         elif len(body) > request.max_response_bytes:
             raise TransportFailure(f"response body larger than {request.max_response_bytes} bytes")
         return dataclasses.replace(response, body=body, received_at=self.clock)
+
+
+def _write_at(current: bytes, offset: int, data: bytes) -> bytes:
+    """`current` with `data` written at `offset`, zero-filled in between, as a file would be."""
+    if len(current) < offset:
+        current += bytes(offset - len(current))
+    return current[:offset] + data + current[offset + len(data) :]

@@ -8,6 +8,7 @@ The same functions as `registry_async`, for code without an event loop::
 """
 
 from registry_proto import (
+    ArchiveWriteError,
     BlobMounted,
     BlobProgress,
     BlobSkipped,
@@ -32,7 +33,14 @@ from registry_proto import (
     ValidationError,
     __version__,
 )
-from registry_proto.flows import ApiVersion, ImageInfo, LayerInfo, PlatformManifest, PushResult
+from registry_proto.flows import (
+    ApiVersion,
+    ImageInfo,
+    LayerInfo,
+    PlatformManifest,
+    PullResult,
+    PushResult,
+)
 from registry_proto.operations import PushArgs
 
 from ._api import (
@@ -46,6 +54,7 @@ from ._api import (
     list_repositories,
     list_tags,
     ping,
+    pull_image,
     push_docker_tar,
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
@@ -55,6 +64,7 @@ from ._settings import ClientOptions, PushCallOptions
 
 __all__ = [
     "ApiVersion",
+    "ArchiveWriteError",
     "BlobMounted",
     "BlobProgress",
     "BlobSkipped",
@@ -71,6 +81,7 @@ __all__ = [
     "NotFound",
     "Platform",
     "PlatformManifest",
+    "PullResult",
     "PushArgs",
     "PushCallOptions",
     "PushEvent",
@@ -96,6 +107,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "ping",
+    "pull_image",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Unpack
 
 from registry_proto import operations as ops
-from registry_proto.flows import ApiVersion, ImageInfo, PushResult
+from registry_proto.flows import ApiVersion, ImageInfo, PullResult, PushResult
 
 from ._client import RegistryClient
 from ._driver import SyncDriver
@@ -28,6 +28,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "ping",
+    "pull_image",
     "push_docker_tar",
     "push_docker_tar_with_all_original_tags",
     "push_docker_tar_with_original_tags",
@@ -128,6 +129,22 @@ def get_image_info(
     """Describe an image or index by tag or digest; `platform` picks one image of an index."""
     with RegistryClient(**options) as client:
         return client.get_image_info(registry_url, repository, reference, platform=platform)
+
+
+def pull_image(
+    registry_url: str,
+    repository: str,
+    reference: str,
+    destination: str | os.PathLike[str],
+    *,
+    platform: str | None = None,
+    **options: Unpack[ClientOptions],
+) -> PullResult:
+    """Pull an image by tag or digest into an archive file; `platform` picks from an index."""
+    with RegistryClient(**options) as client:
+        return client.pull_image(
+            registry_url, repository, reference, destination, platform=platform
+        )
 
 
 def delete_image(

@@ -14,7 +14,7 @@ from registry_proto import Flow, RegistryEndpoint
 from registry_proto import operations as ops
 from registry_proto._auth import Authenticator, with_auth
 from registry_proto._retry import with_retries
-from registry_proto.flows import ApiVersion, ImageInfo, PushResult, PushState
+from registry_proto.flows import ApiVersion, ImageInfo, PullResult, PushResult, PushState
 from registry_proto.operations import PushArgs, PushContext
 
 from ._driver import SyncDriver
@@ -184,3 +184,25 @@ class RegistryClient:
     def delete_image(self, registry_url: str, repository: str, reference: str) -> bool:
         """Delete the manifest a tag or digest points at (and so every tag on it)."""
         return self._call(registry_url, ops.delete_image(registry_url, repository, reference))
+
+    def pull_image(
+        self,
+        registry_url: str,
+        repository: str,
+        reference: str,
+        destination: str | os.PathLike[str],
+        *,
+        platform: str | None = None,
+    ) -> PullResult:
+        """Pull an image by tag or digest into an archive file (docker 25+ `docker save`
+        layout, also an OCI layout); `platform` picks one image of an index."""
+        flow = ops.pull_image(
+            registry_url,
+            repository,
+            reference,
+            destination,
+            platform=platform,
+            host_platform=host_platform(),
+            max_concurrency=self._settings.max_concurrency,
+        )
+        return self._call(registry_url, flow)

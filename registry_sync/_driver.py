@@ -23,19 +23,32 @@ from registry_proto import (
     Effect,
     Emit,
     EmptyBody,
+    FileSink,
     FileSlice,
     Flow,
     Headers,
+    MoveFile,
     Offload,
     Parallel,
     ReadFile,
     Request,
     Response,
     Sleep,
+    TempFile,
     TransportFailure,
+    WriteFile,
 )
 
-from ._files import iter_slice, read_range, remove_quietly, spool_decompressed
+from ._files import (
+    SinkWriter,
+    create_temp,
+    iter_slice,
+    move_into_place,
+    read_range,
+    remove_quietly,
+    spool_decompressed,
+    write_at,
+)
 
 __all__ = ["SyncDriver", "map_transport_errors"]
 
@@ -147,6 +160,16 @@ class SyncDriver:
             path = spool_decompressed(effect.path, effect.codec)
             temporary.append(path)
             return path
+        if isinstance(effect, TempFile):
+            path = create_temp(effect.directory, effect.suffix)
+            temporary.append(path)
+            return path
+        if isinstance(effect, WriteFile):
+            write_at(effect.path, effect.offset, effect.data)
+            return None
+        if isinstance(effect, MoveFile):
+            move_into_place(effect.source, effect.destination)
+            return None
         if isinstance(effect, Parallel):
             return self._parallel(effect, temporary)
         if isinstance(effect, Sleep):
@@ -180,12 +203,28 @@ class SyncDriver:
             response = self._client.send(outgoing, stream=True, follow_redirects=False)
             try:
                 received_at = time.monotonic()
+                headers = Headers(tuple(response.headers.multi_items()))
+                sink = request.response_body
+                if isinstance(sink, FileSink) and response.status_code in sink.statuses:
+                    writer = SinkWriter(sink)
+                    try:
+                        for chunk in response.iter_bytes():
+                            writer.write(chunk)
+                    finally:
+                        digest = writer.close()
+                    return Response(
+                        status=response.status_code,
+                        headers=headers,
+                        received_at=received_at,
+                        written=writer.written,
+                        written_sha256=digest,
+                    )
                 data = b""
-                if request.response_body == "bytes":
+                if request.response_body != "discard":
                     data = _read_capped(response.iter_bytes(), request.max_response_bytes)
                 return Response(
                     status=response.status_code,
-                    headers=Headers(tuple(response.headers.multi_items())),
+                    headers=headers,
                     body=data,
                     received_at=received_at,
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import hashlib
 import io
 import lzma
 import os
@@ -13,9 +14,19 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-from registry_proto import FileSlice, TarReadError
+from registry_proto import ArchiveWriteError, FileSink, FileSlice, TarReadError, TransportFailure
 
-__all__ = ["CHUNK_SIZE", "iter_slice", "read_range", "remove_quietly", "spool_decompressed"]
+__all__ = [
+    "CHUNK_SIZE",
+    "SinkWriter",
+    "create_temp",
+    "iter_slice",
+    "move_into_place",
+    "read_range",
+    "remove_quietly",
+    "spool_decompressed",
+    "write_at",
+]
 
 # Big enough that per-read overhead vanishes, small enough that memory stays flat.
 CHUNK_SIZE = 1024 * 1024
@@ -94,3 +105,67 @@ def remove_quietly(paths: list[str]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             os.unlink(path)
+
+
+def create_temp(directory: str, suffix: str = "") -> str:
+    """A new empty file in `directory` (hidden, so half-written output is not mistaken for
+    the real thing); the caller moves it into place or removes it."""
+    try:
+        fd, path = tempfile.mkstemp(prefix=".registry-", suffix=suffix, dir=directory or ".")
+    except OSError as exc:
+        raise ArchiveWriteError(
+            f"cannot create a file in {directory or '.'}: {exc.strerror or exc}"
+        ) from exc
+    os.close(fd)
+    return path
+
+
+def write_at(path: str, offset: int, data: bytes) -> None:
+    """Write `data` into the existing file `path` at `offset`."""
+    try:
+        with open(path, "r+b") as file:
+            file.seek(offset)
+            file.write(data)
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def move_into_place(source: str, destination: str) -> None:
+    """Rename `source` to `destination`, replacing it, in one step."""
+    try:
+        os.replace(source, destination)
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+
+
+class SinkWriter:
+    """Writes a response body into a `FileSink`, counting and hashing it on the way."""
+
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
+        self.written = 0
+        self._hash = hashlib.sha256()
+        try:
+            self._file = open(sink.path, "r+b")  # noqa: SIM115 - closed by close()
+            self._file.seek(sink.offset)
+        except OSError as exc:
+            raise ArchiveWriteError(f"cannot write {sink.path}: {exc.strerror or exc}") from exc
+
+    def write(self, chunk: bytes) -> None:
+        self.written += len(chunk)
+        if self.written > self._sink.length:
+            raise TransportFailure(
+                f"the answer is larger than the {self._sink.length} bytes expected"
+            )
+        self._hash.update(chunk)
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            raise ArchiveWriteError(
+                f"cannot write {self._sink.path}: {exc.strerror or exc}"
+            ) from exc
+
+    def close(self) -> str:
+        """Close the file; return the hex sha256 of what was written."""
+        self._file.close()
+        return self._hash.hexdigest()

@@ -11,7 +11,7 @@ from .archive import (
     push_original_tag,
     split_original_tag,
 )
-from .blobs import blob_exists, cancel_upload, get_blob
+from .blobs import blob_exists, cancel_upload, download_blob, get_blob
 from .catalog import Paginator, list_repositories, list_tags, repositories_pager, tags_pager
 from .info import ImageInfo, LayerInfo, PlatformManifest, get_image_info, parse_platform
 from .manifests import (
@@ -21,6 +21,7 @@ from .manifests import (
     put_manifest,
     resolve_digest,
 )
+from .pull import PullResult, pull_image
 from .push import (
     BlobUpload,
     ImageToPush,
@@ -46,6 +47,7 @@ __all__ = [
     "ManifestToPush",
     "Paginator",
     "PlatformManifest",
+    "PullResult",
     "PushOptions",
     "PushResult",
     "PushState",
@@ -56,6 +58,7 @@ __all__ = [
     "check_api_version",
     "choose_image",
     "delete_manifest",
+    "download_blob",
     "get_blob",
     "get_image_info",
     "get_manifest",
@@ -64,6 +67,7 @@ __all__ = [
     "list_repositories",
     "list_tags",
     "parse_platform",
+    "pull_image",
     "push_all_original_tags",
     "push_archive",
     "push_blob",

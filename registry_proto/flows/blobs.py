@@ -6,20 +6,22 @@ Uploads live in `upload.py`.
 from __future__ import annotations
 
 import contextlib
+from typing import Literal
 
 from .._effects import Flow, http
 from .._errors import (
     DigestMismatch,
     RemoteProtocolError,
     TransportFailure,
+    ValidationError,
 )
 from .._headers import resolve_location
 from .._manifest import sha256_digest
-from .._models import Request
+from .._models import FileSink, Request, Response
 from .._reference import RegistryEndpoint
 from ._common import expect
 
-__all__ = ["blob_exists", "cancel_upload", "get_blob"]
+__all__ = ["blob_exists", "cancel_upload", "download_blob", "get_blob"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
@@ -52,22 +54,50 @@ def cancel_upload(location: str) -> Flow[None]:
 def get_blob(
     endpoint: RegistryEndpoint, repository: str, digest: str, *, max_bytes: int
 ) -> Flow[bytes]:
-    """`GET /v2/<name>/blobs/<digest>` of a small blob (a config), checked against its digest.
+    """`GET /v2/<name>/blobs/<digest>` of a small blob (a config), checked against its digest."""
+    response = yield from _fetch(endpoint, repository, digest, max_bytes, "bytes")
+    actual = sha256_digest(response.body)
+    if digest.startswith("sha256:") and actual != digest:
+        raise DigestMismatch(f"blob {digest} downloaded with digest {actual}")
+    return response.body
 
-    Registries often redirect blob downloads to object storage (protocol.md §5.2); redirects
-    are followed here, never from https to http, and a request to another host is a fresh
-    request that carries none of the registry's credentials.
+
+def download_blob(
+    endpoint: RegistryEndpoint, repository: str, digest: str, size: int, sink: FileSink
+) -> Flow[None]:
+    """`GET /v2/<name>/blobs/<digest>` straight into `sink`, checked against digest and size."""
+    if not digest.startswith("sha256:"):
+        raise ValidationError(f"blob {digest}: only sha256 content can be checked on download")
+    response = yield from _fetch(endpoint, repository, digest, 0, sink)
+    actual = f"sha256:{response.written_sha256}"
+    if response.written != size or actual != digest:
+        raise DigestMismatch(
+            f"blob {digest} downloaded as {response.written} bytes with digest {actual} "
+            f"(expected {size} bytes)"
+        )
+
+
+def _fetch(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    digest: str,
+    max_bytes: int,
+    body: Literal["bytes"] | FileSink,
+) -> Flow[Response]:
+    """The 200 answer to a blob `GET`, following redirects (protocol.md §5.2).
+
+    Registries often redirect blob downloads to object storage. Redirects are followed here,
+    never from https to http, and a request to another host carries none of the registry's
+    credentials (the auth wrapper only ever adds them for the registry's own origin).
     """
     url = endpoint.url(f"/v2/{repository}/blobs/{digest}")
     for _ in range(_MAX_REDIRECTS + 1):
-        request = Request(method="GET", url=url, max_response_bytes=max_bytes)
+        request = Request(
+            method="GET", url=url, max_response_bytes=max_bytes or 64 * 1024, response_body=body
+        )
         response = yield from http(request)
         if response.status not in _REDIRECTS:
-            expect(response, request, 200, context=f"getting blob {digest}")
-            actual = sha256_digest(response.body)
-            if digest.startswith("sha256:") and actual != digest:
-                raise DigestMismatch(f"blob {digest} downloaded with digest {actual}")
-            return response.body
+            return expect(response, request, 200, context=f"getting blob {digest}")
         target = resolve_location(url, response.headers.get("Location"), what="redirect Location")
         if url.startswith("https:") and target.startswith("http:"):
             raise RemoteProtocolError(f"refusing a redirect from https to http for blob {digest}")

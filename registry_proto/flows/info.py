@@ -16,7 +16,15 @@ from .._reference import RegistryEndpoint, validate_digest
 from .blobs import get_blob
 from .manifests import FetchedManifest, get_manifest
 
-__all__ = ["ImageInfo", "LayerInfo", "PlatformManifest", "get_image_info", "parse_platform"]
+__all__ = [
+    "ImageInfo",
+    "LayerInfo",
+    "PlatformManifest",
+    "choose_platform",
+    "get_image_info",
+    "parse_platform",
+    "platform_entries",
+]
 
 _INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 _IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
@@ -109,7 +117,7 @@ def get_image_info(
     document = _json_object(manifest.data, "manifest")
     media_type = manifest.media_type or _str(document.get("mediaType")) or ""
     if media_type in _INDEX_TYPES or "manifests" in document:
-        entries = _platform_entries(document)
+        entries = platform_entries(document)
         if platform is None:
             return ImageInfo(
                 repository=repository,
@@ -119,7 +127,7 @@ def get_image_info(
                 total_size=sum(entry.size for entry in entries),
                 platforms=entries,
             )
-        chosen = _choose(entries, platform, f"{repository}:{reference}")
+        chosen = choose_platform(entries, platform, f"{repository}:{reference}")
         manifest = yield from get_manifest(endpoint, repository, chosen.digest)
         document = _json_object(manifest.data, "manifest")
         media_type = manifest.media_type or _str(document.get("mediaType")) or ""
@@ -173,7 +181,7 @@ def _describe_image(
     )
 
 
-def _platform_entries(document: dict[str, Any]) -> tuple[PlatformManifest, ...]:
+def platform_entries(document: dict[str, Any]) -> tuple[PlatformManifest, ...]:
     entries = []
     for raw in _list(document.get("manifests")):
         digest, size, media_type = _descriptor(raw, "index entry")
@@ -187,7 +195,7 @@ def _platform_entries(document: dict[str, Any]) -> tuple[PlatformManifest, ...]:
     return tuple(entries)
 
 
-def _choose(
+def choose_platform(
     entries: tuple[PlatformManifest, ...], wanted: Platform, where: str
 ) -> PlatformManifest:
     for entry in entries:
