@@ -33,6 +33,8 @@ _KNOWN_DIGEST_HEX = {"sha256": 64, "sha512": 128}
 _NAME_TOTAL_LENGTH_MAX = 255
 
 DEFAULT_DOMAIN = "docker.io"
+_DOCKER_HUB_API = "registry-1.docker.io"
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})
 
 
 def validate_repository(name: object) -> str:
@@ -184,7 +186,24 @@ class RegistryEndpoint:
         path = parts.path.rstrip("/")
         if path.endswith("/v2"):
             path = path[: -len("/v2")]
-        return cls(scheme=parts.scheme, netloc=parts.netloc.lower(), path=path)
+        netloc = parts.netloc.lower()
+        if netloc in _DOCKER_HUB_ALIASES:
+            # Docker Hub's name, and its v1 index, are served by this host (protocol.md §9.2).
+            netloc, path = _DOCKER_HUB_API, ""
+        return cls(scheme=parts.scheme, netloc=netloc, path=path)
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.netloc == _DOCKER_HUB_API
+
+    def repository(self, name: object) -> str:
+        """`name`, validated; on Docker Hub a one-component name gets docker's `library/`
+        (`busybox` -> `library/busybox`), as `docker pull busybox` does."""
+        validate_repository(name)
+        assert isinstance(name, str)
+        if self.is_docker_hub and "/" not in name:
+            return f"library/{name}"
+        return name
 
     @property
     def base_url(self) -> str:

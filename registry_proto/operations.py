@@ -20,7 +20,6 @@ from ._events import PushEvent
 from ._reference import (
     RegistryEndpoint,
     validate_reference,
-    validate_repository,
     validate_tag,
 )
 from .flows import (
@@ -189,7 +188,7 @@ def push_docker_tar(
     """Push the image in an archive as `repository:tag`; the flow returns the manifest digest."""
     path = _path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
-    validate_repository(repository)
+    repository = endpoint.repository(repository)
     validate_tag(tag)
     plan = _plan(args, max_concurrency, host_platform)
     return push_archive(
@@ -291,7 +290,7 @@ def repositories_pager(registry_url: str, *, page_size: int | None = None) -> Pa
 def tags_pager(registry_url: str, repository: str, *, page_size: int | None = None) -> Paginator:
     """A paginator over the tags of `repository`, for streaming them page by page."""
     endpoint = RegistryEndpoint.parse(registry_url)
-    validate_repository(repository)
+    repository = endpoint.repository(repository)
     return _tags_pager(endpoint, repository, page_size=_page_size(page_size))
 
 
@@ -312,7 +311,7 @@ def get_image_info(
 ) -> Flow[ImageInfo]:
     """Describe an image (or index) by tag or digest; `platform` picks one image of an index."""
     endpoint = RegistryEndpoint.parse(registry_url)
-    validate_repository(repository)
+    repository = endpoint.repository(repository)
     validate_reference(reference)
     wanted = parse_platform(platform) if platform is not None else None
     return _get_image_info(endpoint, repository, reference, platform=wanted)
@@ -327,7 +326,7 @@ def delete_image(registry_url: str, repository: str, reference: str) -> Flow[boo
     raises `ManifestUnknown`, a registry that refuses deletes raises `DeletesDisabled`.
     """
     endpoint = RegistryEndpoint.parse(registry_url)
-    validate_repository(repository)
+    repository = endpoint.repository(repository)
     validate_reference(reference)
 
     def flow() -> Generator[Any, Any, bool]:
@@ -352,7 +351,7 @@ def pull_image(
     From an index, `platform` picks the image; without it, the only one, else the host's.
     """
     endpoint = RegistryEndpoint.parse(registry_url)
-    validate_repository(repository)
+    repository = endpoint.repository(repository)
     validate_reference(reference)
     path = _path(destination, "destination")
     wanted = parse_platform(platform) if platform is not None else None

@@ -209,6 +209,12 @@ def push_archive(
     )
 
 
+def _target(endpoint: RegistryEndpoint, recorded: str) -> tuple[str, str]:
+    """Where a recorded tag goes on `endpoint` (Docker Hub adds `library/` to bare names)."""
+    repository, tag = split_original_tag(recorded)
+    return endpoint.repository(repository), tag
+
+
 def _tagged(archive: ImageArchive, path: str) -> None:
     if not archive.repo_tags:
         raise ValidationError(
@@ -228,7 +234,7 @@ def push_original_tag(
     archive = yield from read_archive(path)
     _tagged(archive, path)
     recorded = archive.repo_tags[0]
-    repository, tag = split_original_tag(recorded)
+    repository, tag = _target(endpoint, recorded)
     digest = yield from _push_entry(
         endpoint,
         repository,
@@ -258,7 +264,7 @@ def push_all_original_tags(
     _tagged(archive, path)
     state = state if state is not None else PushState()
     plan = [
-        (entry, *split_original_tag(recorded))
+        (entry, *_target(endpoint, recorded))
         for entry in archive.entries
         if entry.images
         for recorded in entry.repo_tags

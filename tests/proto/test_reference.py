@@ -286,3 +286,23 @@ def test_parse_reference_raises_only_validation_errors(text: str) -> None:
     except ValidationError:
         return
     assert validate_repository(reference.repository)
+
+
+@pytest.mark.parametrize(
+    "url", ["docker.io", "https://docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]
+)
+def test_docker_hub_is_reached_at_its_api_host(url: str) -> None:
+    endpoint = RegistryEndpoint.parse(url)
+    assert endpoint.base_url == "https://registry-1.docker.io"
+    assert endpoint.is_docker_hub
+    # `docker pull busybox` means library/busybox; other names are left as they are.
+    assert endpoint.repository("busybox") == "library/busybox"
+    assert endpoint.repository("someone/app") == "someone/app"
+
+
+def test_other_registries_keep_bare_names() -> None:
+    endpoint = RegistryEndpoint.parse("http://localhost:5000")
+    assert not endpoint.is_docker_hub
+    assert endpoint.repository("busybox") == "busybox"
+    with pytest.raises(ValidationError):
+        endpoint.repository("Upper")
