@@ -49,6 +49,7 @@ from registry_sync._settings import ClientOptions, PushCallOptions
 
 from ._api import (
     check_registry_connectivity,
+    copy_image,
     delete_image,
     get_image_info,
     iter_repositories,
@@ -99,6 +100,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "check_registry_connectivity",
+    "copy_image",
     "delete_image",
     "extract_original_tags",
     "get_image_info",

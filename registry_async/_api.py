@@ -17,6 +17,7 @@ from ._client import AsyncRegistryClient
 
 __all__ = [
     "check_registry_connectivity",
+    "copy_image",
     "delete_image",
     "get_image_info",
     "iter_repositories",
@@ -142,6 +143,32 @@ async def pull_image(
     async with AsyncRegistryClient(**options) as client:
         return await client.pull_image(
             registry_url, repository, reference, destination, platform=platform
+        )
+
+
+async def copy_image(
+    source_registry_url: str,
+    source_repository: str,
+    reference: str,
+    destination_registry_url: str,
+    destination_repository: str,
+    tag: str | None = None,
+    *,
+    platform: str | None = None,
+    all_platforms: bool = False,
+    **options: Unpack[ClientOptions],
+) -> str:
+    """Copy an image to another repository or registry, byte for byte; return its digest."""
+    async with AsyncRegistryClient(**options) as client:
+        return await client.copy_image(
+            source_registry_url,
+            source_repository,
+            reference,
+            destination_registry_url,
+            destination_repository,
+            tag,
+            platform=platform,
+            all_platforms=all_platforms,
         )
 
 

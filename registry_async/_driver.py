@@ -30,6 +30,7 @@ from registry_proto import (
     Offload,
     Parallel,
     ReadFile,
+    RemoveFile,
     Request,
     Response,
     Sleep,
@@ -118,6 +119,9 @@ class AsyncDriver:
             return None
         if isinstance(effect, MoveFile):
             await anyio.to_thread.run_sync(move_into_place, effect.source, effect.destination)
+            return None
+        if isinstance(effect, RemoveFile):
+            await anyio.to_thread.run_sync(remove_quietly, [effect.path])
             return None
         if isinstance(effect, Parallel):
             return await self._parallel(effect, temporary)

@@ -71,18 +71,20 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class ScopeHint:
-    """What a flow is about to need, announced before it fans out (see `declare_scopes`)."""
+    """What a flow is about to need from a registry, announced before it fans out (see
+    `declare_scopes`)."""
 
+    registry: str
     scopes: frozenset[str]
 
 
-def declare_scopes(scopes: frozenset[str]) -> Flow[None]:
-    """Tell an enclosing `with_auth` which scopes the next requests need.
+def declare_scopes(endpoint: RegistryEndpoint, scopes: frozenset[str]) -> Flow[None]:
+    """Tell the enclosing `with_auth` for `endpoint` which scopes the next requests need.
 
     It earns one token for all of them now, instead of every parallel child meeting its own
     challenge and fetching its own token. Without `with_auth` this is an ignored event.
     """
-    yield from emit(ScopeHint(scopes))
+    yield from emit(ScopeHint(endpoint.base_url, scopes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,9 +369,9 @@ def with_auth(flow: Flow[T], authenticator: Authenticator) -> Flow[T]:
     """`flow`, with every request it makes (its parallel children's too) authenticated."""
 
     def on_event(event: object) -> Flow[bool]:
-        if isinstance(event, ScopeHint):
+        if isinstance(event, ScopeHint) and event.registry == authenticator.endpoint.base_url:
             yield from authenticator.prepare(event.scopes)
             return True
-        return False
+        return False  # another registry's hint is for another wrapper
 
     return intercept(flow, authenticator.send, on_event=on_event)

@@ -16,6 +16,7 @@ the helpers below with `yield from`, which keeps every result precisely typed un
 | `TempFile`    | the path of a new empty file the driver owns              |
 | `WriteFile`   | `None`, once `data` is written at `offset`                |
 | `MoveFile`    | `None`, once the file is renamed into place               |
+| `RemoveFile`  | `None`, once the file is gone (or was never there)        |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "Offload",
     "Parallel",
     "ReadFile",
+    "RemoveFile",
     "Sleep",
     "TempFile",
     "WriteFile",
@@ -45,6 +47,7 @@ __all__ = [
     "offload",
     "parallel",
     "read_file",
+    "remove_file",
     "sleep",
     "temp_file",
     "write_file",
@@ -120,7 +123,8 @@ class Offload:
 
 @dataclass(frozen=True, slots=True)
 class TempFile:
-    """Create an empty file in `directory` and answer with its path.
+    """Create an empty file in `directory` (the system's temporary directory when empty) and
+    answer with its path.
 
     The driver removes it when the outermost flow ends, unless a `MoveFile` put it in place:
     an output that failed halfway never remains.
@@ -137,6 +141,13 @@ class WriteFile:
     path: str
     offset: int
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFile:
+    """Delete the file at `path`, if it exists (a temporary file no longer needed)."""
+
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +169,7 @@ Effect: TypeAlias = (
     | TempFile
     | WriteFile
     | MoveFile
+    | RemoveFile
 )
 Flow: TypeAlias = Generator[Effect, Any, T]
 
@@ -210,6 +222,11 @@ def write_file(path: str, offset: int, data: bytes) -> Flow[None]:
 def move_file(source: str, destination: str) -> Flow[None]:
     """Rename `source` to `destination`."""
     yield MoveFile(source, destination)
+
+
+def remove_file(path: str) -> Flow[None]:
+    """Delete `path` if it exists."""
+    yield RemoveFile(path)
 
 
 def parallel(flows: Sequence[Flow[T]], *, limit: int) -> Flow[list[T]]:

@@ -25,6 +25,7 @@ from ._reference import (
 from .flows import (
     ApiVersion,
     ImageInfo,
+    Location,
     Paginator,
     PullResult,
     PushOptions,
@@ -40,6 +41,7 @@ from .flows import (
     resolve_digest,
     split_original_tag,
 )
+from .flows import copy_image as _copy_image
 from .flows import get_image_info as _get_image_info
 from .flows import pull_image as _pull_image
 from .flows import repositories_pager as _repositories_pager
@@ -50,6 +52,7 @@ __all__ = [
     "PushArgs",
     "PushContext",
     "check_registry_connectivity",
+    "copy_image",
     "delete_image",
     "extract_original_tags",
     "get_image_info",
@@ -363,4 +366,47 @@ def pull_image(
         platform=wanted,
         host=host_platform,
         max_concurrency=validate_concurrency(max_concurrency),
+    )
+
+
+def copy_image(
+    source_registry_url: str,
+    source_repository: str,
+    reference: str,
+    destination_registry_url: str,
+    destination_repository: str,
+    tag: str | None = None,
+    *,
+    platform: str | None = None,
+    all_platforms: bool = False,
+    host_platform: Platform | None = None,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    state: PushState | None = None,
+) -> Flow[str]:
+    """Copy an image (by tag or digest) to another repository or registry, byte for byte.
+
+    The copy is tagged `tag`; without one, the source reference when it is a tag, else it is
+    stored by digest only. The flow returns the manifest digest (the same as the source's).
+    """
+    source = RegistryEndpoint.parse(source_registry_url)
+    destination = RegistryEndpoint.parse(destination_registry_url)
+    source_repository = source.repository(source_repository)
+    destination_repository = destination.repository(destination_repository)
+    validate_reference(reference)
+    if tag is None and ":" not in reference:
+        tag = reference
+    if tag is not None:
+        validate_tag(tag)
+    if not isinstance(all_platforms, bool):
+        raise ValidationError("all_platforms must be True or False")
+    return _copy_image(
+        Location(source, source_repository),
+        reference,
+        Location(destination, destination_repository),
+        tag,
+        platform=parse_platform(platform) if platform is not None else None,
+        host=host_platform,
+        all_platforms=all_platforms,
+        options=PushOptions(max_concurrency=validate_concurrency(max_concurrency)),
+        state=state,
     )

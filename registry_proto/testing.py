@@ -41,6 +41,7 @@ from ._effects import (
     Offload,
     Parallel,
     ReadFile,
+    RemoveFile,
     Sleep,
     TempFile,
     WriteFile,
@@ -1064,7 +1065,10 @@ class PureDriver:
             self.events.append(effect.event)
             return None
         if isinstance(effect, TempFile):
-            path = f"{effect.directory.rstrip('/')}/.tmp-{len(self.files)}{effect.suffix}"
+            directory = effect.directory.rstrip("/") or "/tmp"
+            path = f"{directory}/.tmp-{len(self.files)}{effect.suffix}"
+            while path in self.files:
+                path += "_"
             self.files[path] = b""
             self._temporary.append(path)
             return path
@@ -1073,6 +1077,9 @@ class PureDriver:
             if current is None:
                 raise TarReadError(f"cannot write {effect.path}: no such file")
             self.files[effect.path] = _write_at(current, effect.offset, effect.data)
+            return None
+        if isinstance(effect, RemoveFile):
+            self.files.pop(effect.path, None)
             return None
         if isinstance(effect, MoveFile):
             if effect.source not in self.files:

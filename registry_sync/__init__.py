@@ -45,6 +45,7 @@ from registry_proto.operations import PushArgs
 
 from ._api import (
     check_registry_connectivity,
+    copy_image,
     delete_image,
     extract_original_tags,
     get_image_info,
@@ -98,6 +99,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "check_registry_connectivity",
+    "copy_image",
     "delete_image",
     "extract_original_tags",
     "get_image_info",

@@ -19,6 +19,7 @@ from ._settings import ClientOptions, PushCallOptions, split_options
 
 __all__ = [
     "check_registry_connectivity",
+    "copy_image",
     "delete_image",
     "extract_original_tags",
     "get_image_info",
@@ -144,6 +145,32 @@ def pull_image(
     with RegistryClient(**options) as client:
         return client.pull_image(
             registry_url, repository, reference, destination, platform=platform
+        )
+
+
+def copy_image(
+    source_registry_url: str,
+    source_repository: str,
+    reference: str,
+    destination_registry_url: str,
+    destination_repository: str,
+    tag: str | None = None,
+    *,
+    platform: str | None = None,
+    all_platforms: bool = False,
+    **options: Unpack[ClientOptions],
+) -> str:
+    """Copy an image to another repository or registry, byte for byte; return its digest."""
+    with RegistryClient(**options) as client:
+        return client.copy_image(
+            source_registry_url,
+            source_repository,
+            reference,
+            destination_registry_url,
+            destination_repository,
+            tag,
+            platform=platform,
+            all_platforms=all_platforms,
         )
 
 

@@ -13,6 +13,7 @@ import httpx
 from registry_proto import Flow, RegistryEndpoint
 from registry_proto import operations as ops
 from registry_proto._auth import Authenticator, with_auth
+from registry_proto._events import PushEvent
 from registry_proto._retry import with_retries
 from registry_proto.flows import ApiVersion, ImageInfo, PullResult, PushResult, PushState
 from registry_proto.operations import PushArgs, PushContext
@@ -76,17 +77,22 @@ class RegistryClient:
         return found
 
     def _call(
-        self, registry_url: str, flow: Flow[T], progress: Callable[[Any], object] | None = None
+        self,
+        registry_url: str,
+        flow: Flow[T],
+        progress: Callable[[Any], object] | None = None,
+        *,
+        also: str | None = None,
     ) -> T:
-        flow = with_retries(
-            with_auth(flow, self._authenticator(registry_url)), self._settings.retry
-        )
+        """Run `flow` authenticated to `registry_url` (and to `also`), retrying what is
+        transient."""
+        for url in dict.fromkeys(u for u in (registry_url, also) if u is not None):
+            flow = with_auth(flow, self._authenticator(url))
+        flow = with_retries(flow, self._settings.retry)
         if progress is None:
             return self._driver.run(flow)
-        driver = SyncDriver(
-            self._http, max_workers=self._settings.max_concurrency, on_event=progress
-        )
-        return driver.run(flow)
+        workers = self._settings.max_concurrency
+        return SyncDriver(self._http, max_workers=workers, on_event=progress).run(flow)
 
     def _push_context(self) -> PushContext:
         return {
@@ -206,3 +212,37 @@ class RegistryClient:
             max_concurrency=self._settings.max_concurrency,
         )
         return self._call(registry_url, flow)
+
+    def copy_image(
+        self,
+        source_registry_url: str,
+        source_repository: str,
+        reference: str,
+        destination_registry_url: str,
+        destination_repository: str,
+        tag: str | None = None,
+        *,
+        platform: str | None = None,
+        all_platforms: bool = False,
+        progress: Callable[[PushEvent], object] | None = None,
+    ) -> str:
+        """Copy an image to another repository or registry, byte for byte; return its digest.
+
+        Within one registry blobs are mounted; across registries they stream through
+        temporary files. From an index, `platform` picks one image, `all_platforms` copies it
+        all. Credentials are looked up for each registry.
+        """
+        flow = ops.copy_image(
+            source_registry_url,
+            source_repository,
+            reference,
+            destination_registry_url,
+            destination_repository,
+            tag,
+            platform=platform,
+            all_platforms=all_platforms,
+            host_platform=host_platform(),
+            max_concurrency=self._settings.max_concurrency,
+            state=self._push_state,
+        )
+        return self._call(destination_registry_url, flow, progress, also=source_registry_url)

@@ -31,6 +31,7 @@ from registry_proto import (
     Offload,
     Parallel,
     ReadFile,
+    RemoveFile,
     Request,
     Response,
     Sleep,
@@ -169,6 +170,9 @@ class SyncDriver:
             return None
         if isinstance(effect, MoveFile):
             move_into_place(effect.source, effect.destination)
+            return None
+        if isinstance(effect, RemoveFile):
+            remove_quietly([effect.path])
             return None
         if isinstance(effect, Parallel):
             return self._parallel(effect, temporary)

@@ -111,7 +111,7 @@ def create_temp(directory: str, suffix: str = "") -> str:
     """A new empty file in `directory` (hidden, so half-written output is not mistaken for
     the real thing); the caller moves it into place or removes it."""
     try:
-        fd, path = tempfile.mkstemp(prefix=".registry-", suffix=suffix, dir=directory or ".")
+        fd, path = tempfile.mkstemp(prefix=".registry-", suffix=suffix, dir=directory or None)
     except OSError as exc:
         raise ArchiveWriteError(
             f"cannot create a file in {directory or '.'}: {exc.strerror or exc}"

@@ -13,6 +13,7 @@ from .archive import (
 )
 from .blobs import blob_exists, cancel_upload, download_blob, get_blob
 from .catalog import Paginator, list_repositories, list_tags, repositories_pager, tags_pager
+from .copy import Location, copy_image
 from .info import ImageInfo, LayerInfo, PlatformManifest, get_image_info, parse_platform
 from .manifests import (
     FetchedManifest,
@@ -44,6 +45,7 @@ __all__ = [
     "ImageToPush",
     "IndexToPush",
     "LayerInfo",
+    "Location",
     "ManifestToPush",
     "Paginator",
     "PlatformManifest",
@@ -57,6 +59,7 @@ __all__ = [
     "cancel_upload",
     "check_api_version",
     "choose_image",
+    "copy_image",
     "delete_manifest",
     "download_blob",
     "get_blob",

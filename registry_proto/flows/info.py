@@ -3,7 +3,6 @@ image-index.md, config.md; Docker image manifest v2 schema 2 and manifest list).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +10,15 @@ from typing import Any
 from .._archive import Platform
 from .._effects import Flow
 from .._errors import RemoteProtocolError, ValidationError
-from .._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
-from .._reference import RegistryEndpoint, validate_digest
+from .._reference import RegistryEndpoint
+from ._documents import (
+    INDEX_TYPES,
+    PlatformManifest,
+    choose_platform,
+    image_blobs,
+    json_object,
+    platform_entries,
+)
 from .blobs import get_blob
 from .manifests import FetchedManifest, get_manifest
 
@@ -26,8 +32,6 @@ __all__ = [
     "platform_entries",
 ]
 
-_INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-_IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 _MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
@@ -38,16 +42,6 @@ class LayerInfo:
     digest: str
     size: int
     media_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class PlatformManifest:
-    """One entry of an index or manifest list."""
-
-    digest: str
-    size: int
-    media_type: str
-    platform: Platform | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +75,7 @@ class ImageInfo:
 
     @property
     def is_index(self) -> bool:
-        return bool(self.platforms) or self.media_type in _INDEX_TYPES
+        return bool(self.platforms) or self.media_type in INDEX_TYPES
 
     @property
     def platform(self) -> Platform | None:
@@ -114,9 +108,9 @@ def get_image_info(
     With `platform`, an index is resolved to that platform's image, which is described instead.
     """
     manifest = yield from get_manifest(endpoint, repository, reference)
-    document = _json_object(manifest.data, "manifest")
+    document = json_object(manifest.data, "manifest")
     media_type = manifest.media_type or _str(document.get("mediaType")) or ""
-    if media_type in _INDEX_TYPES or "manifests" in document:
+    if media_type in INDEX_TYPES or "manifests" in document:
         entries = platform_entries(document)
         if platform is None:
             return ImageInfo(
@@ -129,7 +123,7 @@ def get_image_info(
             )
         chosen = choose_platform(entries, platform, f"{repository}:{reference}")
         manifest = yield from get_manifest(endpoint, repository, chosen.digest)
-        document = _json_object(manifest.data, "manifest")
+        document = json_object(manifest.data, "manifest")
         media_type = manifest.media_type or _str(document.get("mediaType")) or ""
     return (
         yield from _describe_image(endpoint, repository, reference, manifest, document, media_type)
@@ -144,18 +138,15 @@ def _describe_image(
     document: dict[str, Any],
     media_type: str,
 ) -> Flow[ImageInfo]:
-    if document.get("schemaVersion") != 2 or not isinstance(document.get("config"), dict):
-        raise RemoteProtocolError(
-            f"{repository}:{reference} is not an image manifest this client reads ({media_type})"
-        )
-    config_descriptor = _descriptor(document["config"], "config")
-    layers = tuple(
-        LayerInfo(*_descriptor(layer, "layer")) for layer in _list(document.get("layers"))
-    )
+    where = f"{repository}:{reference} ({media_type})"
+    if document.get("schemaVersion") != 2:
+        raise RemoteProtocolError(f"{where} is not an image manifest this client reads")
+    config_descriptor, layer_descriptors = image_blobs(document, where)
+    layers = tuple(LayerInfo(d.digest, d.size, d.media_type) for d in layer_descriptors)
     config_bytes = yield from get_blob(
-        endpoint, repository, config_descriptor[0], max_bytes=_MAX_CONFIG_BYTES
+        endpoint, repository, config_descriptor.digest, max_bytes=_MAX_CONFIG_BYTES
     )
-    config = _json_object(config_bytes, "image config")
+    config = json_object(config_bytes, "image config")
     inner = _dict(config.get("config"))
     labels = _dict(inner.get("Labels"))
     ports = _dict(inner.get("ExposedPorts"))
@@ -164,9 +155,9 @@ def _describe_image(
         reference=reference,
         digest=manifest.digest,
         media_type=media_type,
-        total_size=config_descriptor[1] + sum(layer.size for layer in layers),
+        total_size=config_descriptor.size + sum(layer.size for layer in layers),
         layers=layers,
-        config_digest=config_descriptor[0],
+        config_digest=config_descriptor.digest,
         os=_str(config.get("os")),
         architecture=_str(config.get("architecture")),
         variant=_str(config.get("variant")),
@@ -179,58 +170,6 @@ def _describe_image(
         labels={str(k): str(v) for k, v in labels.items()},
         exposed_ports=tuple(sorted(str(port) for port in ports)),
     )
-
-
-def platform_entries(document: dict[str, Any]) -> tuple[PlatformManifest, ...]:
-    entries = []
-    for raw in _list(document.get("manifests")):
-        digest, size, media_type = _descriptor(raw, "index entry")
-        platform = raw.get("platform")
-        found = None
-        if isinstance(platform, dict):
-            os_name, arch = _str(platform.get("os")), _str(platform.get("architecture"))
-            if os_name and arch:
-                found = Platform(os_name, arch, _str(platform.get("variant")) or None)
-        entries.append(PlatformManifest(digest, size, media_type, found))
-    return tuple(entries)
-
-
-def choose_platform(
-    entries: tuple[PlatformManifest, ...], wanted: Platform, where: str
-) -> PlatformManifest:
-    for entry in entries:
-        if entry.platform is None or entry.media_type not in _IMAGE_TYPES:
-            continue
-        found = entry.platform
-        if (found.os, found.architecture) != (wanted.os, wanted.architecture):
-            continue
-        if wanted.variant is None or found.variant == wanted.variant:
-            return entry
-    available = sorted({str(e.platform) for e in entries if e.platform is not None})
-    raise ValidationError(f"{where} has no {wanted} image; it has {available}")
-
-
-def _json_object(data: bytes, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise RemoteProtocolError(f"the registry's {what} is not JSON") from None
-    if not isinstance(document, dict):
-        raise RemoteProtocolError(f"the registry's {what} is not a JSON object")
-    return document
-
-
-def _descriptor(raw: object, what: str) -> tuple[str, int, str]:
-    if not isinstance(raw, dict):
-        raise RemoteProtocolError(f"malformed {what} descriptor in the manifest")
-    digest, size, media_type = raw.get("digest"), raw.get("size"), raw.get("mediaType")
-    if not isinstance(digest, str) or isinstance(size, bool) or not isinstance(size, int):
-        raise RemoteProtocolError(f"malformed {what} descriptor in the manifest")
-    try:
-        validate_digest(digest)
-    except ValidationError:
-        raise RemoteProtocolError(f"malformed {what} digest {digest!r} in the manifest") from None
-    return digest, size, media_type if isinstance(media_type, str) else ""
 
 
 def _dict(value: object) -> dict[str, Any]:

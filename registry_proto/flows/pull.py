@@ -21,19 +21,25 @@ from typing import Any
 
 from .._archive import Platform
 from .._effects import Flow, move_file, parallel, temp_file, write_file
-from .._errors import RemoteProtocolError, ValidationError
-from .._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Descriptor
+from .._errors import RemoteProtocolError
+from .._manifest import OCI_INDEX, Descriptor
 from .._models import FileSink
-from .._reference import RegistryEndpoint, validate_digest
+from .._reference import RegistryEndpoint
 from .._tar import END_OF_ARCHIVE, file_header, padding
+from ._documents import (
+    IMAGE_TYPES,
+    config_platform,
+    image_blobs,
+    is_index,
+    json_object,
+    pick_platform,
+    platform_entries,
+)
 from .blobs import download_blob, get_blob
-from .info import PlatformManifest, choose_platform, platform_entries
 from .manifests import FetchedManifest, get_manifest
 
 __all__ = ["PullResult", "pull_image"]
 
-_INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-_IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 _MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
@@ -69,18 +75,16 @@ def pull_image(
 ) -> Flow[PullResult]:
     """Pull `repository:reference` (a tag or digest) into an archive at `destination`."""
     manifest = yield from get_manifest(endpoint, repository, reference)
-    document = _object(manifest.data)
-    if manifest.media_type in _INDEX_TYPES or "manifests" in document:
-        chosen = _pick(platform_entries(document), platform, host, f"{repository}:{reference}")
+    document = json_object(manifest.data)
+    where = f"{repository}:{reference}"
+    if is_index(manifest.media_type, document):
+        chosen = pick_platform(platform_entries(document), platform, host, where)
         manifest = yield from get_manifest(endpoint, repository, chosen.digest)
-        document = _object(manifest.data)
+        document = json_object(manifest.data)
     media_type = manifest.media_type or str(document.get("mediaType") or "")
-    if media_type not in _IMAGE_TYPES or not isinstance(document.get("config"), dict):
-        raise RemoteProtocolError(
-            f"{repository}:{reference} is not an image manifest this client can pull ({media_type})"
-        )
-    config_descriptor = _descriptor(document["config"])
-    layers = [_descriptor(raw) for raw in document.get("layers") or []]
+    if media_type not in IMAGE_TYPES:
+        raise RemoteProtocolError(f"{where} is not an image manifest this client can pull")
+    config_descriptor, layers = image_blobs(document, where)
     config = yield from get_blob(
         endpoint, repository, config_descriptor.digest, max_bytes=_MAX_CONFIG_BYTES
     )
@@ -110,13 +114,12 @@ def pull_image(
     yield from write_file(partial, offset, END_OF_ARCHIVE)
     yield from parallel(downloads, limit=max_concurrency)
     yield from move_file(partial, destination)
-    config_json = _object(config)
     return PullResult(
         path=destination,
         repository=repository,
         reference=reference,
         digest=manifest.digest,
-        platform=_config_platform(config_json),
+        platform=config_platform(json_object(config, "image config")),
         size=offset + len(END_OF_ARCHIVE),
     )
 
@@ -168,62 +171,3 @@ def _members(
 def _json(value: object) -> tuple[int, bytes]:
     data = json.dumps(value, indent=2).encode() + b"\n"
     return len(data), data
-
-
-def _pick(
-    entries: tuple[PlatformManifest, ...],
-    platform: Platform | None,
-    host: Platform | None,
-    where: str,
-) -> PlatformManifest:
-    """The platform asked for; else the only image; else the host's; else a clear error."""
-    if platform is not None:
-        return choose_platform(entries, platform, where)
-    images = [
-        e
-        for e in entries
-        if e.media_type in _IMAGE_TYPES
-        and e.platform is not None
-        and (e.platform.os, e.platform.architecture) != ("unknown", "unknown")
-    ]
-    if len(images) == 1:
-        return images[0]
-    if host is not None:
-        for entry in images:
-            if entry.platform is not None and entry.platform.matches(host):
-                return entry
-    raise ValidationError(
-        f"{where} holds several platforms {sorted(str(e.platform) for e in images)}; "
-        "choose one with platform="
-    )
-
-
-def _object(data: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise RemoteProtocolError("the registry's manifest is not JSON") from None
-    if not isinstance(document, dict):
-        raise RemoteProtocolError("the registry's manifest is not a JSON object")
-    return document
-
-
-def _descriptor(raw: object) -> Descriptor:
-    if not isinstance(raw, dict):
-        raise RemoteProtocolError("malformed descriptor in the manifest")
-    digest, size, media_type = raw.get("digest"), raw.get("size"), raw.get("mediaType")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise RemoteProtocolError("malformed descriptor size in the manifest")
-    try:
-        validate_digest(digest)
-    except ValidationError:
-        raise RemoteProtocolError(f"malformed digest {digest!r} in the manifest") from None
-    assert isinstance(digest, str)
-    return Descriptor(media_type if isinstance(media_type, str) else "", digest, size)
-
-
-def _config_platform(config: dict[str, Any]) -> Platform | None:
-    os_name, arch, variant = config.get("os"), config.get("architecture"), config.get("variant")
-    if isinstance(os_name, str) and isinstance(arch, str):
-        return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
-    return None

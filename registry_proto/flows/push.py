@@ -311,7 +311,7 @@ def push_image(
     options = options or PushOptions()
     state = state if state is not None else PushState()
     blobs = _unique([image.config, *image.layers])
-    yield from declare_scopes(_push_scopes(endpoint, repository, blobs, options, state))
+    yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
     stored = yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
@@ -351,7 +351,7 @@ def push_index(
     if options.compression is not None:
         raise ValidationError("an index is pushed as it is stored: compression would change it")
     blobs = _unique([blob for child in index.children for blob in child.blobs])
-    yield from declare_scopes(_push_scopes(endpoint, repository, blobs, options, state))
+    yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
     yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
