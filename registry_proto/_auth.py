@@ -177,8 +177,9 @@ class Authenticator:
         `extra` scopes are asked for along with the request's own.
         """
         if _origin(request.url) != self._origin:
-            # Another host (a redirect target, an upload location elsewhere): no credentials.
-            return (yield from http(request.with_headers(request.headers.without("Authorization"))))
+            # Another host (a redirect target, an upload location elsewhere, or the registry
+            # of another `with_auth` around this one): nothing of ours is added.
+            return (yield from http(request))
         needed = _merge(scopes_for(self.endpoint, request) | extra)
         retried: set[str] = set()
         while True:

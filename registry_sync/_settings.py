@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -39,6 +40,8 @@ PathLike = str | os.PathLike[str]
 class ClientOptions(TypedDict, total=False):
     """Keyword options of the clients (and of every module-level function).
 
+    - `registry_credentials`: `{"host[:port]": (username, password)}`, credentials for one
+      registry each (a copy between two registries needs two);
     - `username` / `password`, or `identity_token`: credentials for every registry this client
       talks to; without them, the user's docker config is read (`docker_config=False` turns
       that off, a path points at another config file);
@@ -59,6 +62,7 @@ class ClientOptions(TypedDict, total=False):
     identity_token: str | None
     docker_config: bool | PathLike
     retries: int
+    registry_credentials: Mapping[str, tuple[str, str]]
 
 
 class PushCallOptions(PushArgs, ClientOptions, total=False):
@@ -113,6 +117,7 @@ class Settings:
     timeout: float | httpx.Timeout
     tls: ssl.SSLContext | bool
     credentials: Credentials | None
+    per_registry: Mapping[str, Credentials]
     docker_config: Path | None
     retry: RetryPolicy
 
@@ -129,6 +134,7 @@ class Settings:
         identity_token: str | None = None,
         docker_config: bool | PathLike = True,
         retries: int = 3,
+        registry_credentials: Mapping[str, tuple[str, str]] | None = None,
     ) -> Settings:
         for name, value in (("username", username), ("password", password)):
             if value is not None and not isinstance(value, str):
@@ -152,7 +158,9 @@ class Settings:
             raise ValidationError("docker_config must be True, False or a path")
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
             raise ValidationError("retries must be an int from 0 to 20")
+        per_registry = _per_registry(registry_credentials or {})
         return cls(
+            per_registry=per_registry,
             retry=RetryPolicy(attempts=retries + 1),
             max_concurrency=ops.validate_concurrency(max_concurrency),
             timeout=timeout,
@@ -174,13 +182,29 @@ class Settings:
         }
 
     def credentials_for(self, endpoint: RegistryEndpoint) -> Credentials:
-        """The explicit credentials, else docker's for this registry (reads files, may run a
-        credential helper: call it off the event loop)."""
+        """This registry's own credentials, else the explicit ones, else docker's for it
+        (which reads files and may run a credential helper: call it off the event loop)."""
+        own = self.per_registry.get(endpoint.host)
+        if own is not None:
+            return own
         if self.credentials is not None:
             return self.credentials
         if self.docker_config is None:
             return Credentials()
         return docker_credentials(endpoint, self.docker_config)
+
+
+def _per_registry(given: Mapping[str, tuple[str, str]]) -> dict[str, Credentials]:
+    if not isinstance(given, Mapping):
+        raise ValidationError("registry_credentials must map hosts to (username, password)")
+    found = {}
+    for host, pair in given.items():
+        valid = isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        if not isinstance(host, str) or not valid:
+            raise ValidationError("registry_credentials must map hosts to (username, password)")
+        # Keyed the way endpoints name hosts: `docker.io` means Docker Hub's API host.
+        found[RegistryEndpoint.parse(host).host] = Credentials(pair[0], pair[1])
+    return found
 
 
 class Authenticators:

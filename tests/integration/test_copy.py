@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 import registry_async
 import registry_sync
-from registry_proto import BlobMounted, BlobUploaded, ManifestUnknown, PushEvent
+from registry_proto import BlobMounted, BlobUploaded, ManifestUnknown, PushEvent, Unauthorized
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import skopeo_inspect, verify_pushed_image
-from tests.integration.registry_server import RegistryConfig, RegistryFactory, RegistryServer
+from tests.integration.registry_server import (
+    RegistryConfig,
+    RegistryFactory,
+    RegistryServer,
+    require_binary,
+)
 from tests.integration.test_push import fixture_path
 
 INDEX_FIXTURE = "c-containerd-store-busybox-arm64-attestation.tar"
@@ -128,3 +136,62 @@ def test_copy_of_nothing_writes_nothing(
     with pytest.raises(ManifestUnknown):
         registry_sync.copy_image(registry_server.url, "copy/none", "1", other.url, "copy/none")
     assert registry_sync.list_repositories(other.url) == []
+
+
+def _htpasswd(path: Path, user: str, password: str) -> Path:
+    line = subprocess.run(
+        [require_binary("htpasswd"), "-Bbn", user, password],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    path.write_text(line + "\n")
+    return path
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_copy_between_registries_with_their_own_credentials(
+    adapter: str, registry_factory: RegistryFactory, tmp_path: Path
+) -> None:
+    source = registry_factory(
+        RegistryConfig(htpasswd_path=_htpasswd(tmp_path / "a", "alice", "source-secret"))
+    )
+    target = registry_factory(
+        RegistryConfig(htpasswd_path=_htpasswd(tmp_path / "b", "bob", "target-secret"))
+    )
+    credentials = {source.host: ("alice", "source-secret"), target.host: ("bob", "target-secret")}
+    path = fixture_path("a-legacy-docker-save-almostempty.tar")
+    digest = registry_sync.push_docker_tar(
+        path, source.url, "app", "1", registry_credentials=credentials, docker_config=False
+    )
+
+    copied = call(
+        adapter,
+        "copy_image",
+        source.url,
+        "app",
+        "1",
+        target.url,
+        "app",
+        registry_credentials=credentials,
+        docker_config=False,
+    )
+    assert copied == digest
+    verified = verify_pushed_image(target.host, "app", "1", creds="bob:target-secret")
+    assert verified.manifest_digest == digest
+    # One password for both registries cannot do it.
+    with pytest.raises(Unauthorized):
+        call(
+            adapter,
+            "copy_image",
+            source.url,
+            "app",
+            "1",
+            target.url,
+            "app",
+            "2",
+            username="alice",
+            password="source-secret",
+            docker_config=False,
+        )
