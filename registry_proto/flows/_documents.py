@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .._archive import Platform
 from .._errors import RemoteProtocolError, ValidationError
 from .._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Descriptor
+from .._platform import Platform
 from .._reference import validate_digest
 
 __all__ = [

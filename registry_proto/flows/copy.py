@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._archive import Platform
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel, remove_file, temp_file
 from .._events import BlobMounted
 from .._manifest import Descriptor
 from .._models import FileSink, FileSlice
+from .._platform import Platform
 from .._reference import RegistryEndpoint
 from ._documents import image_blobs, is_index, json_object, pick_platform, platform_entries
 from .blobs import blob_exists, cancel_upload, download_blob

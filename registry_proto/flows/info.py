@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._archive import Platform
 from .._effects import Flow
 from .._errors import RemoteProtocolError, ValidationError
+from .._platform import Platform
 from .._reference import RegistryEndpoint
 from ._documents import (
     INDEX_TYPES,

@@ -19,11 +19,11 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from .._archive import Platform
 from .._effects import Flow, move_file, parallel, temp_file, write_file
 from .._errors import RemoteProtocolError
 from .._manifest import OCI_INDEX, Descriptor
 from .._models import FileSink
+from .._platform import Platform
 from .._reference import RegistryEndpoint
 from .._tar import END_OF_ARCHIVE, file_header, padding
 from ._documents import (

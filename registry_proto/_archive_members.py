@@ -1,0 +1,126 @@
+"""Reading the members of an indexed archive: JSON documents, blobs by digest, descriptors,
+configs (image-spec descriptor.md, config.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ._archive_model import compression_of
+from ._effects import Flow, read_file
+from ._errors import TarReadError, ValidationError
+from ._manifest import OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, Descriptor
+from ._models import FileSlice
+from ._platform import Platform
+from ._reference import split_recorded_tag, validate_digest
+from ._tar import TarIndex, TarMember
+
+MAX_JSON_MEMBER = 32 * 1024 * 1024
+
+
+def read_member(index: TarIndex, member: TarMember) -> Flow[bytes]:
+    data = yield from read_file(index.path, member.offset, member.size)
+    if len(data) != member.size:
+        raise TarReadError(f"{index.path}: truncated archive (member {member.name!r} is cut short)")
+    return data
+
+
+def read_json(index: TarIndex, name: str, what: str) -> Flow[Any]:
+    member = index.resolve(name)
+    if member.size > MAX_JSON_MEMBER:
+        raise ValidationError(f"{what} ({name}) is too large to be JSON metadata")
+    data = yield from read_member(index, member)
+    return parse_json(data, f"{what} ({name})")
+
+
+def parse_json(data: bytes, what: str) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
+        raise ValidationError(f"{what} is not valid JSON: {exc}") from None
+
+
+def blob_name(digest: str) -> str:
+    algorithm, _, encoded = digest.partition(":")
+    return f"blobs/{algorithm}/{encoded}"
+
+
+def find_blob(index: TarIndex, descriptor: Descriptor) -> TarMember | None:
+    """The archive member holding `descriptor`'s blob, or None when it is not there."""
+    name = blob_name(descriptor.digest)
+    if name not in index:
+        return None
+    member = index.resolve(name)
+    if member.size != descriptor.size:
+        raise ValidationError(
+            f"blob {descriptor.digest} is {member.size} bytes in the archive, "
+            f"but its descriptor says {descriptor.size}"
+        )
+    return member
+
+
+def file_slice(index: TarIndex, member: TarMember) -> FileSlice:
+    return FileSlice(index.path, member.offset, member.size)
+
+
+def read_descriptor(raw: object, what: str) -> Descriptor:
+    if not isinstance(raw, dict):
+        raise ValidationError(f"{what} is not a descriptor object")
+    media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValidationError(f"{what} has no valid size")
+    try:
+        validate_digest(digest)
+    except ValidationError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+    assert isinstance(digest, str)
+    return Descriptor(media_type if isinstance(media_type, str) else "", digest, size)
+
+
+def config_diff_ids(config: object, what: str) -> list[str]:
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, list):
+        raise ValidationError(f"{what} has no rootfs.diff_ids list")
+    for diff_id in diff_ids:
+        try:
+            validate_digest(diff_id)
+        except ValidationError as exc:
+            raise ValidationError(f"{what}: {exc}") from None
+    return diff_ids
+
+
+def platform_of(raw: object) -> Platform | None:
+    if not isinstance(raw, dict):
+        return None
+    os_name, arch, variant = raw.get("os"), raw.get("architecture"), raw.get("variant")
+    if isinstance(os_name, str) and isinstance(arch, str) and os_name and arch:
+        return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
+    return None
+
+
+def layer_media_type(magic: bytes) -> str:
+    compression = compression_of(magic)
+    if compression == "gzip":
+        return OCI_LAYER_GZIP
+    if compression == "zstd":
+        return OCI_LAYER_ZSTD
+    if compression is None:
+        return OCI_LAYER_TAR
+    raise ValidationError(
+        f"a layer is {compression}-compressed, which no image media type allows; "
+        "recompress it with gzip or zstd"
+    )
+
+
+def distinct_tags(recorded: Iterable[str]) -> tuple[str, ...]:
+    """Recorded tags without repeats, two spellings of one name counting as one."""
+    seen: set[object] = set()
+    distinct = []
+    for text in recorded:
+        key: object = split_recorded_tag(text) or text
+        if key not in seen:
+            seen.add(key)
+            distinct.append(text)
+    return tuple(distinct)

@@ -1,0 +1,26 @@
+"""The platform an image runs on (image-spec config.md `os`, `architecture`, `variant`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Platform"]
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """The platform an image runs on: `os/architecture[/variant]`."""
+
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.os}/{self.architecture}"
+        return f"{text}/{self.variant}" if self.variant else text
+
+    def matches(self, wanted: Platform) -> bool:
+        """Same os and architecture, and the same variant when `wanted` names one."""
+        if (self.os, self.architecture) != (wanted.os, wanted.architecture):
+            return False
+        return wanted.variant is None or self.variant == wanted.variant
