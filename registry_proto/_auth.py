@@ -164,6 +164,7 @@ class Authenticator:
         self._realm: tuple[str, str] | None = None  # (realm, service) of the last challenge
         self._challenge: Challenge | None = None  # the last Bearer challenge
         self._basic = False  # the registry asked for Basic: send it up front from now on
+        self._probed = False  # `GET /v2/` was asked once already
         self._now = 0.0
 
     def __repr__(self) -> str:
@@ -217,8 +218,11 @@ class Authenticator:
         if self._challenge is not None:  # the realm is known: no need to be challenged again
             yield from self._fetch_token(self._challenge, scopes)
             return
+        if self._probed:
+            return  # `GET /v2/` asked for nothing: requests will meet any challenge themselves
         request = Request(method="GET", url=self.endpoint.url("/v2/"), response_body="discard")
         response = yield from self.send(request, extra=scopes)
+        self._probed = True
         if response.status == 401:
             # Refused before anything was sent: say so once, rather than once per blob.
             raise Unauthorized(
