@@ -61,6 +61,7 @@ demo: sync system-deps start-registry
 .PHONY: bench
 bench: sync system-deps
 	$(UV) run python benchmarks/bench_push.py
+	$(UV) run python benchmarks/bench_pull.py
 
 .PHONY: start-registry stop-registry start-registry-compose stop-registry-compose
 start-registry:
