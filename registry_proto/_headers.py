@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import RemoteProtocolError
 
@@ -171,8 +171,3 @@ def add_query(url: str, params: list[tuple[str, str]]) -> str:
     extra = urlencode(params)
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit(parts._replace(query=query))
-
-
-def parse_query(url: str) -> list[tuple[str, str]]:
-    """The decoded query parameters of `url`, in order."""
-    return parse_qsl(urlsplit(url).query, keep_blank_values=True)

@@ -176,10 +176,6 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
