@@ -161,15 +161,7 @@ class AsyncDriver:
                 if isinstance(sink, FileSink) and response.status_code in sink.statuses:
                     writer = await anyio.to_thread.run_sync(SinkWriter, sink)
                     try:
-                        # Gather network reads into large writes: one thread hop per MiB.
-                        pending = bytearray()
-                        async for chunk in response.aiter_bytes():
-                            pending += chunk
-                            if len(pending) >= CHUNK_SIZE:
-                                await anyio.to_thread.run_sync(writer.write, bytes(pending))
-                                pending.clear()
-                        if pending:
-                            await anyio.to_thread.run_sync(writer.write, bytes(pending))
+                        await _stream_into(response.aiter_bytes(), writer)
                     finally:
                         digest = await anyio.to_thread.run_sync(writer.close)
                     return Response(
@@ -218,6 +210,40 @@ class AsyncDriver:
             for child in effect.flows:
                 child.close()  # children that never started still hold a generator
         return results
+
+
+async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:
+    """Write `chunks` through `writer` in a worker thread while the next ones arrive.
+
+    Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
+    written and hashed, so the network and the disk work at the same time.
+    """
+    send, receive = anyio.create_memory_object_stream[bytes](2)
+
+    async def write_all() -> None:
+        async with receive:
+            async for piece in receive:
+                await anyio.to_thread.run_sync(writer.write, piece)
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(write_all)
+            async with send:
+                pending = bytearray()
+                async for chunk in chunks:
+                    pending += chunk
+                    if len(pending) >= CHUNK_SIZE:
+                        await send.send(bytes(pending))
+                        pending.clear()
+                if pending:
+                    await send.send(bytes(pending))
+    except ExceptionGroup as failures:
+        # One side failed (the network or the disk) and the other was cancelled: report the
+        # failure itself, so the caller maps it like any other.
+        first: BaseException = failures
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:

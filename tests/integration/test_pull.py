@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 import registry_sync
-from registry_proto import ArchiveWriteError, DigestMismatch, ManifestUnknown, ValidationError
+from registry_proto import (
+    ArchiveWriteError,
+    DigestMismatch,
+    ManifestUnknown,
+    TransportFailure,
+    ValidationError,
+)
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import verify_pushed_image
 from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
@@ -170,9 +176,11 @@ def _manifest_and_config() -> tuple[bytes, bytes, bytes]:
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
-def test_corrupt_blob_fails_the_pull(adapter: str, tmp_path: Path) -> None:
-    """A registry serving a layer whose bytes do not match its digest: nothing is written."""
+@pytest.mark.parametrize("corruption", ["one byte off", "too long"])
+def test_corrupt_blob_fails_the_pull(adapter: str, corruption: str, tmp_path: Path) -> None:
+    """A registry serving a layer that does not match its descriptor: nothing is written."""
     manifest, config, layer = _manifest_and_config()
+    served = b"X" + layer[1:] if corruption == "one byte off" else layer + b"extra" * 300_000
 
     def answer(request: RecordedRequest) -> Reply:
         path = request.path
@@ -182,11 +190,12 @@ def test_corrupt_blob_fails_the_pull(adapter: str, tmp_path: Path) -> None:
         if path.endswith(hashlib.sha256(config).hexdigest()):
             return Reply(200, config)
         if "/blobs/" in path:
-            return Reply(200, b"X" + layer[1:])  # one byte off
+            return Reply(200, served)
         return Reply(200, b"{}")
 
-    with LoopbackServer(answer) as server, pytest.raises(DigestMismatch):
-        call(adapter, "pull_image", server.url, "evil/app", "1", tmp_path / "out.tar")
+    expected = DigestMismatch if corruption == "one byte off" else TransportFailure
+    with LoopbackServer(answer) as server, pytest.raises(expected):
+        call(adapter, "pull_image", server.url, "evil/app", "1", tmp_path / "out.tar", retries=0)
     assert list(tmp_path.iterdir()) == []
 
 
