@@ -13,7 +13,6 @@ from ._archive_members import (
     file_slice,
     layer_media_type,
     parse_json,
-    platform_of,
     read_json,
     read_member,
 )
@@ -124,7 +123,7 @@ def _read_manifest_entry(index: TarIndex, entry: object, number: int) -> Flow[Ar
         config=config,
         layers=tuple(layers),
         repo_tags=tuple(repo_tags),
-        platform=platform_of(config_json),
+        platform=Platform.from_json(config_json),
     )
 
 

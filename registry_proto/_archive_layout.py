@@ -13,7 +13,6 @@ from ._archive_members import (
     file_slice,
     find_blob,
     parse_json,
-    platform_of,
     read_descriptor,
     read_json,
     read_member,
@@ -29,8 +28,8 @@ from ._archive_model import (
 from ._effects import Flow
 from ._errors import ValidationError
 from ._manifest import (
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
+    IMAGE_TYPES,
+    INDEX_TYPES,
     OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
@@ -39,8 +38,6 @@ from ._manifest import (
 from ._platform import Platform
 from ._tar import TarIndex
 
-_IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-_INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 _CONTAINERD_NAME = "io.containerd.image.name"
 _OCI_REF_NAME = "org.opencontainers.image.ref.name"
 _REFERENCE_TYPE = "vnd.docker.reference.type"
@@ -99,7 +96,7 @@ def read_layout(index: TarIndex) -> Flow[list[LayoutEntry]]:
     for number, raw in enumerate(manifests):
         descriptor = read_descriptor(raw, f"index.json entry {number}")
         entry = LayoutEntry(descriptor.digest, _names(raw.get("annotations")))
-        yield from _read_node(index, descriptor, platform_of(raw.get("platform")), entry)
+        yield from _read_node(index, descriptor, Platform.from_json(raw.get("platform")), entry)
         entries.append(entry)
     return _merge_same_manifest(entries)
 
@@ -135,7 +132,7 @@ def _read_node(
     if not isinstance(document, dict):
         raise ValidationError(f"manifest {descriptor.digest} is not a JSON object")
     media_type = descriptor.media_type or str(document.get("mediaType") or "")
-    if media_type in _INDEX_TYPES or "manifests" in document:
+    if media_type in INDEX_TYPES or "manifests" in document:
         yield from _read_index(index, descriptor, media_type or OCI_INDEX, data, document, entry)
         return
     image = yield from _read_image_manifest(index, descriptor, data, document, platform)
@@ -166,8 +163,8 @@ def _read_index(
         raise ValidationError(f"index {descriptor.digest} has no manifests list")
     for number, raw in enumerate(raw_children):
         child = read_descriptor(raw, f"entry {number} of index {descriptor.digest}")
-        platform = platform_of(raw.get("platform"))
-        if child.media_type in _INDEX_TYPES:
+        platform = Platform.from_json(raw.get("platform"))
+        if child.media_type in INDEX_TYPES:
             children.append(None)  # an index within an index: pushed only as part of its own
             continue
         stored = yield from _stored_manifest(index, child)
@@ -243,13 +240,13 @@ def _read_image_manifest(
         if member is not None
     )
     media_type = descriptor.media_type or str(document.get("mediaType") or OCI_MANIFEST)
-    if media_type not in _IMAGE_TYPES:
+    if media_type not in IMAGE_TYPES:
         raise ValidationError(f"{where} has media type {media_type!r}, not an image manifest")
     return ArchiveImage(
         config=config,
         layers=layers,
         repo_tags=(),
-        platform=platform_of(config_json) or platform,
+        platform=Platform.from_json(config_json) or platform,
         stored_manifest=data,
         stored_media_type=media_type,
         config_media_type=config_descriptor.media_type or OCI_CONFIG,

@@ -12,7 +12,6 @@ from ._effects import Flow, read_file
 from ._errors import TarReadError, ValidationError
 from ._manifest import OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, Descriptor
 from ._models import FileSlice
-from ._platform import Platform
 from ._reference import split_recorded_tag, validate_digest
 from ._tar import TarIndex, TarMember
 
@@ -65,17 +64,10 @@ def file_slice(index: TarIndex, member: TarMember) -> FileSlice:
 
 
 def read_descriptor(raw: object, what: str) -> Descriptor:
-    if not isinstance(raw, dict):
-        raise ValidationError(f"{what} is not a descriptor object")
-    media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValidationError(f"{what} has no valid size")
     try:
-        validate_digest(digest)
-    except ValidationError as exc:
+        return Descriptor.from_json(raw)
+    except ValueError as exc:
         raise ValidationError(f"{what}: {exc}") from None
-    assert isinstance(digest, str)
-    return Descriptor(media_type if isinstance(media_type, str) else "", digest, size)
 
 
 def config_diff_ids(config: object, what: str) -> list[str]:
@@ -89,15 +81,6 @@ def config_diff_ids(config: object, what: str) -> list[str]:
         except ValidationError as exc:
             raise ValidationError(f"{what}: {exc}") from None
     return diff_ids
-
-
-def platform_of(raw: object) -> Platform | None:
-    if not isinstance(raw, dict):
-        return None
-    os_name, arch, variant = raw.get("os"), raw.get("architecture"), raw.get("variant")
-    if isinstance(os_name, str) and isinstance(arch, str) and os_name and arch:
-        return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
-    return None
 
 
 def layer_media_type(magic: bytes) -> str:

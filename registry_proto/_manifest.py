@@ -8,12 +8,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ._reference import validate_digest
+
 __all__ = [
     "DOCKER_CONFIG",
     "DOCKER_LAYER_GZIP",
     "DOCKER_LAYER_TAR",
     "DOCKER_MANIFEST",
     "DOCKER_MANIFEST_LIST",
+    "IMAGE_TYPES",
+    "INDEX_TYPES",
     "MANIFEST_ACCEPT",
     "OCI_CONFIG",
     "OCI_INDEX",
@@ -38,6 +42,10 @@ OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
+# The two kinds of manifest: one image, or an index of them.
+IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+
 # Every manifest type this client reads; registries must be told all of them, or some answer
 # with a schema1 rewrite or a single platform's child (protocol.md §6.3).
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
@@ -54,6 +62,21 @@ class Descriptor:
     media_type: str
     digest: str
     size: int
+
+    @classmethod
+    def from_json(cls, raw: object) -> Descriptor:
+        """Read a descriptor; `ValueError` says what is wrong with it.
+
+        The digest is checked against the grammar: it ends up in URLs and file names.
+        """
+        if not isinstance(raw, dict):
+            raise ValueError("not a descriptor object")
+        media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError("no valid size")
+        validate_digest(digest)  # a ValidationError is a ValueError
+        assert isinstance(digest, str)
+        return cls(media_type if isinstance(media_type, str) else "", digest, size)
 
     def to_json(self) -> dict[str, Any]:
         return {"mediaType": self.media_type, "digest": self.digest, "size": self.size}

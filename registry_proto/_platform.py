@@ -15,6 +15,17 @@ class Platform:
     architecture: str
     variant: str | None = None
 
+    @classmethod
+    def from_json(cls, raw: object) -> Platform | None:
+        """The platform a JSON object records (an image config, or an index entry's
+        `platform`), or None when it names none."""
+        if not isinstance(raw, dict):
+            return None
+        os_name, arch, variant = raw.get("os"), raw.get("architecture"), raw.get("variant")
+        if not (isinstance(os_name, str) and isinstance(arch, str) and os_name and arch):
+            return None
+        return cls(os_name, arch, variant if isinstance(variant, str) and variant else None)
+
     def __str__(self) -> str:
         text = f"{self.os}/{self.architecture}"
         return f"{text}/{self.variant}" if self.variant else text

@@ -8,16 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import RemoteProtocolError, ValidationError
-from .._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Descriptor
+from .._manifest import IMAGE_TYPES, INDEX_TYPES, Descriptor
 from .._platform import Platform
-from .._reference import validate_digest
 
 __all__ = [
     "IMAGE_TYPES",
     "INDEX_TYPES",
     "PlatformManifest",
     "choose_platform",
-    "config_platform",
     "descriptor",
     "image_blobs",
     "is_index",
@@ -25,9 +23,6 @@ __all__ = [
     "pick_platform",
     "platform_entries",
 ]
-
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +51,11 @@ def is_index(media_type: str, document: dict[str, Any]) -> bool:
 
 
 def descriptor(raw: object, what: str = "blob") -> Descriptor:
-    """A content descriptor, its digest checked (it ends up in URLs and file names)."""
-    if not isinstance(raw, dict):
-        raise RemoteProtocolError(f"malformed {what} descriptor in the manifest")
-    digest, size, media_type = raw.get("digest"), raw.get("size"), raw.get("mediaType")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise RemoteProtocolError(f"malformed {what} descriptor size in the manifest")
+    """A content descriptor the registry sent, its digest checked."""
     try:
-        validate_digest(digest)
-    except ValidationError:
-        raise RemoteProtocolError(f"malformed {what} digest {digest!r} in the manifest") from None
-    assert isinstance(digest, str)
-    return Descriptor(media_type if isinstance(media_type, str) else "", digest, size)
+        return Descriptor.from_json(raw)
+    except ValueError as exc:
+        raise RemoteProtocolError(f"malformed {what} descriptor in the manifest: {exc}") from None
 
 
 def image_blobs(document: dict[str, Any], what: str) -> tuple[Descriptor, list[Descriptor]]:
@@ -80,27 +68,13 @@ def image_blobs(document: dict[str, Any], what: str) -> tuple[Descriptor, list[D
     return descriptor(document["config"], "config"), [descriptor(raw, "layer") for raw in layers]
 
 
-def _platform(raw: object) -> Platform | None:
-    if not isinstance(raw, dict):
-        return None
-    os_name, arch, variant = raw.get("os"), raw.get("architecture"), raw.get("variant")
-    if isinstance(os_name, str) and isinstance(arch, str) and os_name and arch:
-        return Platform(os_name, arch, variant if isinstance(variant, str) and variant else None)
-    return None
-
-
-def config_platform(config: dict[str, Any]) -> Platform | None:
-    """The platform an image config records."""
-    return _platform(config)
-
-
 def platform_entries(document: dict[str, Any]) -> tuple[PlatformManifest, ...]:
     """The entries of an index or manifest list."""
     raw_entries = document.get("manifests")
     entries = []
     for raw in raw_entries if isinstance(raw_entries, list) else []:
         found = descriptor(raw, "index entry")
-        platform = _platform(raw.get("platform")) if isinstance(raw, dict) else None
+        platform = Platform.from_json(raw.get("platform")) if isinstance(raw, dict) else None
         entries.append(PlatformManifest(found.digest, found.size, found.media_type, platform))
     return tuple(entries)
 

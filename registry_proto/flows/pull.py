@@ -28,7 +28,6 @@ from .._reference import RegistryEndpoint
 from .._tar import END_OF_ARCHIVE, file_header, padding
 from ._documents import (
     IMAGE_TYPES,
-    config_platform,
     image_blobs,
     is_index,
     json_object,
@@ -119,7 +118,7 @@ def pull_image(
         repository=repository,
         reference=reference,
         digest=manifest.digest,
-        platform=config_platform(json_object(config, "image config")),
+        platform=Platform.from_json(json_object(config, "image config")),
         size=offset + len(END_OF_ARCHIVE),
     )
 
