@@ -9,109 +9,27 @@
 `extract_original_tags` and `get_primary_tag` only read a local file and are synchronous.
 """
 
-from registry_proto import (
-    ArchiveWriteError,
-    BlobMounted,
-    BlobProgress,
-    BlobSkipped,
-    BlobUploaded,
-    DeletesDisabled,
-    Denied,
-    DigestInvalid,
-    ManifestBlobUnknown,
-    ManifestPushed,
-    ManifestUnknown,
-    NotFound,
-    Platform,
-    PushEvent,
-    RegistryError,
-    RegistryProtoError,
-    RemoteProtocolError,
-    ScopeDenied,
-    TarReadError,
-    TooManyRequests,
-    TransportFailure,
-    Unauthorized,
-    ValidationError,
-    __version__,
-)
-from registry_proto.flows import (
-    ApiVersion,
-    ImageInfo,
-    LayerInfo,
-    PlatformManifest,
-    PullResult,
-    PushResult,
-)
-from registry_proto.operations import PushArgs
-from registry_sync import extract_original_tags, get_primary_tag
-from registry_sync._settings import ClientOptions, PushCallOptions
+from registry_io import ClientOperations
+from registry_io.public import *  # noqa: F403
+from registry_io.public import __all__ as _shared
 
-from ._api import (
-    check_registry_connectivity,
-    copy_image,
-    delete_image,
-    get_image_info,
-    iter_repositories,
-    iter_tags,
-    list_repositories,
-    list_tags,
-    ping,
-    pull_image,
-    push_docker_tar,
-    push_docker_tar_with_all_original_tags,
-    push_docker_tar_with_original_tags,
-)
+from ._api import each_call as _each_call
 from ._client import AsyncRegistryClient
 
-__all__ = [
-    "ApiVersion",
-    "ArchiveWriteError",
-    "AsyncRegistryClient",
-    "BlobMounted",
-    "BlobProgress",
-    "BlobSkipped",
-    "BlobUploaded",
-    "ClientOptions",
-    "DeletesDisabled",
-    "Denied",
-    "DigestInvalid",
-    "ImageInfo",
-    "LayerInfo",
-    "ManifestBlobUnknown",
-    "ManifestPushed",
-    "ManifestUnknown",
-    "NotFound",
-    "Platform",
-    "PlatformManifest",
-    "PullResult",
-    "PushArgs",
-    "PushCallOptions",
-    "PushEvent",
-    "PushResult",
-    "RegistryError",
-    "RegistryProtoError",
-    "RemoteProtocolError",
-    "ScopeDenied",
-    "TarReadError",
-    "TooManyRequests",
-    "TransportFailure",
-    "Unauthorized",
-    "ValidationError",
-    "__version__",
-    "check_registry_connectivity",
-    "copy_image",
-    "delete_image",
-    "extract_original_tags",
-    "get_image_info",
-    "get_primary_tag",
-    "iter_repositories",
-    "iter_tags",
-    "list_repositories",
-    "list_tags",
-    "ping",
-    "pull_image",
-    "push_docker_tar",
-    "push_docker_tar_with_all_original_tags",
-    "push_docker_tar_with_original_tags",
-]
+# The module-level functions: the operations of `registry_io.ClientOperations`, each opening
+# a client for one call.
+check_registry_connectivity = _each_call.check_registry_connectivity
+ping = _each_call.ping
+push_docker_tar = _each_call.push_docker_tar
+push_docker_tar_with_original_tags = _each_call.push_docker_tar_with_original_tags
+push_docker_tar_with_all_original_tags = _each_call.push_docker_tar_with_all_original_tags
+list_repositories = _each_call.list_repositories
+list_tags = _each_call.list_tags
+iter_repositories = _each_call.iter_repositories
+iter_tags = _each_call.iter_tags
+get_image_info = _each_call.get_image_info
+delete_image = _each_call.delete_image
+pull_image = _each_call.pull_image
+copy_image = _each_call.copy_image
+
+__all__ = [*_shared, *ClientOperations.names(), "AsyncRegistryClient"]

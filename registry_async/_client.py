@@ -1,34 +1,32 @@
 """`AsyncRegistryClient`: the asyncio and trio client. One connection pool and one token
-cache for many calls."""
+cache for many calls.
+
+Its operations are declared once in `registry_io.ClientOperations`; this class says how to
+run one (`bind`: await it on the current event loop).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Callable
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 import anyio.to_thread
 import httpx
 
-from registry_proto import Flow, RegistryEndpoint
-from registry_proto import operations as ops
-from registry_proto._auth import Authenticator, with_auth
-from registry_proto._events import PushEvent
-from registry_proto._retry import with_retries
-from registry_proto.flows import ApiVersion, ImageInfo, PullResult, PushResult, PushState
-from registry_proto.operations import PushArgs, PushContext
-from registry_sync._host import host_platform
-from registry_sync._settings import Authenticators, ClientOptions, Settings
+from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages
+from registry_proto import Flow
 
 from ._driver import AsyncDriver
 
 __all__ = ["AsyncRegistryClient"]
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class AsyncRegistryClient:
+class AsyncRegistryClient(ClientOperations):
     """An async registry client (asyncio or trio) holding a connection pool and its tokens.
 
     Use it as an async context manager, or call `aclose()`. Many calls may run on one client
@@ -38,11 +36,9 @@ class AsyncRegistryClient:
     """
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
-        self._settings = Settings.from_options(**options)
-        self._http = httpx.AsyncClient(**self._settings.http_options())
+        self._core = ClientCore(**options)
+        self._http = httpx.AsyncClient(**self._core.settings.http_options())
         self._driver = AsyncDriver(self._http)
-        self._push_state = PushState()
-        self._authenticators = Authenticators()
 
     async def __aenter__(self) -> AsyncRegistryClient:
         return self
@@ -59,199 +55,48 @@ class AsyncRegistryClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    # -- running flows ----------------------------------------------------------------------
-
     async def run(self, flow: Flow[T], *, registry_url: str | None = None) -> T:
         """Drive any `registry_proto` flow with this client's connection pool.
 
         Transient failures are retried; with `registry_url`, requests to that registry are
         also authenticated.
         """
-        if registry_url is not None:
-            flow = with_auth(flow, await self._authenticator(registry_url))
-        return await self._driver.run(with_retries(flow, self._settings.retry))
+        registries = () if registry_url is None else (registry_url,)
+        return await self.execute(Call(flow, registries))
 
-    async def _authenticator(self, registry_url: str) -> Authenticator:
-        endpoint = RegistryEndpoint.parse(registry_url)
-        found = self._authenticators.get(endpoint)
-        if found is None:
+    async def execute(self, call: Call[T]) -> T:
+        """Run an operation's `Call`: credentials looked up, authenticated, retried."""
+        for endpoint in self._core.missing_credentials(call):
             # Reading docker's config may run a credential helper: not on the event loop.
-            credentials = await anyio.to_thread.run_sync(self._settings.credentials_for, endpoint)
-            found = self._authenticators.add(endpoint, credentials)
-        return found
+            await anyio.to_thread.run_sync(self._core.add_credentials, endpoint)
+        driver = self._driver
+        if call.progress is not None:
+            driver = AsyncDriver(self._http, on_event=call.progress)
+        return await driver.run(self._core.prepared(call))
 
-    async def _call(
-        self,
-        registry_url: str,
-        flow: Flow[T],
-        progress: Callable[[Any], object] | None = None,
-        *,
-        also: str | None = None,
-    ) -> T:
-        """Run `flow` authenticated to `registry_url` (and to `also`), retrying what is
-        transient."""
-        for url in dict.fromkeys(u for u in (registry_url, also) if u is not None):
-            flow = with_auth(flow, await self._authenticator(url))
-        flow = with_retries(flow, self._settings.retry)
-        if progress is None:
-            return await self._driver.run(flow)
-        return await AsyncDriver(self._http, on_event=progress).run(flow)
+    def bind(
+        self, definition: Callable[Concatenate[ClientCore, P], Call[T]]
+    ) -> Callable[P, Coroutine[Any, Any, T]]:
+        """The method running `definition`'s calls on this client."""
 
-    def _push_context(self) -> PushContext:
-        return {
-            "max_concurrency": self._settings.max_concurrency,
-            "host_platform": host_platform(),
-            "state": self._push_state,
-        }
+        @functools.wraps(definition)
+        async def method(*args: P.args, **kwargs: P.kwargs) -> T:
+            self._core.refuse_client_options(kwargs)
+            return await self.execute(definition(self._core, *args, **kwargs))
 
-    # -- the API ----------------------------------------------------------------------------
+        return method
 
-    async def check_registry_connectivity(self, registry_url: str) -> bool:
-        """True when a v2 registry answers at `registry_url`; False when nothing does."""
-        return await self._call(registry_url, ops.check_registry_connectivity(registry_url))
+    def bind_pages(
+        self, definition: Callable[Concatenate[ClientCore, P], Pages]
+    ) -> Callable[P, AsyncIterator[str]]:
+        """The method iterating over `definition`'s listing, a page fetched at a time."""
 
-    async def ping(self, registry_url: str) -> ApiVersion:
-        """The registry's API version header and the auth schemes it asks for.
+        @functools.wraps(definition)
+        async def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[str]:
+            self._core.refuse_client_options(kwargs)
+            pages = definition(self._core, *args, **kwargs)
+            while (call := pages.next()) is not None:
+                for name in await self.execute(call):
+                    yield name
 
-        The request is sent without credentials, so the challenge shows.
-        """
-        return await self._driver.run(ops.ping(registry_url))
-
-    async def push_docker_tar(
-        self,
-        tar_path: str | os.PathLike[str],
-        registry_url: str,
-        repository: str,
-        tag: str,
-        **options: Unpack[PushArgs],
-    ) -> str:
-        """Push the image in an archive as `repository:tag`; return the manifest digest.
-
-        Options (`source`, `platform`, `all_platforms`, `compression`, `chunk_size`,
-        `progress`) are described in `PushArgs` and docs/api-reference.md.
-        """
-        progress = options.pop("progress", None)
-        flow = ops.push_docker_tar(
-            tar_path, registry_url, repository, tag, **self._push_context(), **options
-        )
-        return await self._call(registry_url, flow, progress)
-
-    async def push_docker_tar_with_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
-    ) -> str:
-        """Push under the first tag recorded in the archive (host removed); return the digest."""
-        progress = options.pop("progress", None)
-        flow = ops.push_docker_tar_with_original_tags(
-            tar_path, registry_url, **self._push_context(), **options
-        )
-        return await self._call(registry_url, flow, progress)
-
-    async def push_docker_tar_with_all_original_tags(
-        self, tar_path: str | os.PathLike[str], registry_url: str, **options: Unpack[PushArgs]
-    ) -> list[PushResult]:
-        """Push every tag recorded in the archive (all images); return what was pushed."""
-        progress = options.pop("progress", None)
-        flow = ops.push_docker_tar_with_all_original_tags(
-            tar_path, registry_url, **self._push_context(), **options
-        )
-        return await self._call(registry_url, flow, progress)
-
-    async def list_repositories(
-        self, registry_url: str, *, page_size: int | None = None
-    ) -> list[str]:
-        """Every repository in the registry's catalog (all pages followed)."""
-        return await self._call(
-            registry_url, ops.list_repositories(registry_url, page_size=page_size)
-        )
-
-    async def list_tags(
-        self, registry_url: str, repository: str, *, page_size: int | None = None
-    ) -> list[str]:
-        """Every tag of `repository` (all pages followed)."""
-        flow = ops.list_tags(registry_url, repository, page_size=page_size)
-        return await self._call(registry_url, flow)
-
-    async def iter_repositories(
-        self, registry_url: str, *, page_size: int | None = None
-    ) -> AsyncIterator[str]:
-        """Repository names, fetched lazily one catalog page at a time."""
-        pager = ops.repositories_pager(registry_url, page_size=page_size)
-        while (page := pager.next_page()) is not None:
-            for name in await self._call(registry_url, page):
-                yield name
-
-    async def iter_tags(
-        self, registry_url: str, repository: str, *, page_size: int | None = None
-    ) -> AsyncIterator[str]:
-        """Tags of `repository`, fetched lazily one page at a time."""
-        pager = ops.tags_pager(registry_url, repository, page_size=page_size)
-        while (page := pager.next_page()) is not None:
-            for name in await self._call(registry_url, page):
-                yield name
-
-    async def get_image_info(
-        self, registry_url: str, repository: str, reference: str, *, platform: str | None = None
-    ) -> ImageInfo:
-        """Describe an image or index by tag or digest; `platform` picks one image of an index."""
-        flow = ops.get_image_info(registry_url, repository, reference, platform=platform)
-        return await self._call(registry_url, flow)
-
-    async def delete_image(self, registry_url: str, repository: str, reference: str) -> bool:
-        """Delete the manifest a tag or digest points at (and so every tag on it)."""
-        return await self._call(registry_url, ops.delete_image(registry_url, repository, reference))
-
-    async def pull_image(
-        self,
-        registry_url: str,
-        repository: str,
-        reference: str,
-        destination: str | os.PathLike[str],
-        *,
-        platform: str | None = None,
-    ) -> PullResult:
-        """Pull an image by tag or digest into an archive file (docker 25+ `docker save`
-        layout, also an OCI layout); `platform` picks one image of an index."""
-        flow = ops.pull_image(
-            registry_url,
-            repository,
-            reference,
-            destination,
-            platform=platform,
-            host_platform=host_platform(),
-            max_concurrency=self._settings.max_concurrency,
-        )
-        return await self._call(registry_url, flow)
-
-    async def copy_image(
-        self,
-        source_registry_url: str,
-        source_repository: str,
-        reference: str,
-        destination_registry_url: str,
-        destination_repository: str,
-        tag: str | None = None,
-        *,
-        platform: str | None = None,
-        all_platforms: bool = False,
-        progress: Callable[[PushEvent], object] | None = None,
-    ) -> str:
-        """Copy an image to another repository or registry, byte for byte; return its digest.
-
-        Within one registry blobs are mounted; across registries they stream through
-        temporary files. From an index, `platform` picks one image, `all_platforms` copies it
-        all. Credentials are looked up for each registry.
-        """
-        flow = ops.copy_image(
-            source_registry_url,
-            source_repository,
-            reference,
-            destination_registry_url,
-            destination_repository,
-            tag,
-            platform=platform,
-            all_platforms=all_platforms,
-            host_platform=host_platform(),
-            max_concurrency=self._settings.max_concurrency,
-            state=self._push_state,
-        )
-        return await self._call(destination_registry_url, flow, progress, also=source_registry_url)
+        return method

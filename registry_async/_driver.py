@@ -7,48 +7,27 @@ thrown into a flow: the flow is closed, and its `finally` blocks run.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar, assert_never
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
 import httpx
 
+from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
+from registry_io.local_effects import perform_local
+from registry_io.stepping import Stepper
+from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
 from registry_proto import (
-    BlobProgress,
-    BytesBody,
-    Decompress,
     Effect,
     Emit,
-    EmptyBody,
-    FileSink,
     FileSlice,
     Flow,
-    Headers,
-    MoveFile,
-    Offload,
     Parallel,
-    ReadFile,
-    RemoveFile,
     Request,
     Response,
     Sleep,
     TarReadError,
-    TempFile,
-    TransportFailure,
-    WriteFile,
-)
-from registry_sync._driver import map_transport_errors
-from registry_sync._files import (
-    CHUNK_SIZE,
-    SinkWriter,
-    create_temp,
-    move_into_place,
-    read_range,
-    remove_quietly,
-    spool_decompressed,
-    write_at,
 )
 
 __all__ = ["AsyncDriver"]
@@ -61,7 +40,7 @@ class AsyncDriver:
 
     def __init__(
         self,
-        client: httpx.AsyncClient | None,
+        client: httpx.AsyncClient,
         *,
         on_event: Callable[[Any], object] | None = None,
     ) -> None:
@@ -80,49 +59,20 @@ class AsyncDriver:
             remove_quietly(temporary)
 
     async def _run(self, flow: Flow[T], temporary: list[str]) -> T:
-        value: Any = None
-        error: BaseException | None = None
+        stepper = Stepper(flow)
         try:
-            while True:
+            while (effect := stepper.next_effect()) is not None:
                 try:
-                    effect = flow.throw(error) if error is not None else flow.send(value)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                value, error = None, None
-                try:
-                    value = await self._perform(effect, temporary)
+                    stepper.answer(await self._perform(effect, temporary))
                 except Exception as exc:  # thrown into the flow; cancellation is not
-                    error = exc
+                    stepper.fail(exc)
+            return stepper.result
         finally:
-            flow.close()
+            stepper.close()
 
     async def _perform(self, effect: Effect, temporary: list[str]) -> Any:
         if isinstance(effect, Request):
             return await self._send(effect)
-        if isinstance(effect, ReadFile):
-            return await anyio.to_thread.run_sync(
-                read_range, effect.path, effect.offset, effect.length
-            )
-        if isinstance(effect, Offload):
-            return await anyio.to_thread.run_sync(effect.function, *effect.args)
-        if isinstance(effect, Decompress):
-            path = await anyio.to_thread.run_sync(spool_decompressed, effect.path, effect.codec)
-            temporary.append(path)
-            return path
-        if isinstance(effect, TempFile):
-            path = await anyio.to_thread.run_sync(create_temp, effect.directory, effect.suffix)
-            temporary.append(path)
-            return path
-        if isinstance(effect, WriteFile):
-            await anyio.to_thread.run_sync(write_at, effect.path, effect.offset, effect.data)
-            return None
-        if isinstance(effect, MoveFile):
-            await anyio.to_thread.run_sync(move_into_place, effect.source, effect.destination)
-            return None
-        if isinstance(effect, RemoveFile):
-            await anyio.to_thread.run_sync(remove_quietly, [effect.path])
-            return None
         if isinstance(effect, Parallel):
             return await self._parallel(effect, temporary)
         if isinstance(effect, Sleep):
@@ -132,67 +82,30 @@ class AsyncDriver:
             if self._on_event is not None:
                 self._on_event(effect.event)
             return None
-        assert_never(effect)
+        # What is left touches only local files: blocking work, for a worker thread.
+        return await anyio.to_thread.run_sync(perform_local, effect, temporary)
 
     async def _send(self, request: Request) -> Response:
-        if self._client is None:
-            raise TransportFailure("this driver has no HTTP client")
-        content: bytes | AsyncIterator[bytes] | None
-        body = request.body
-        if isinstance(body, EmptyBody):
-            content = None
-        elif isinstance(body, BytesBody):
-            content = body.data
-        elif isinstance(body, FileSlice):
-            content = _aiter_slice(body)
-            if self._on_event is not None and request.progress_key is not None:
-                content = self._reporting(content, request.progress_key, body.length)
-        else:
-            assert_never(body)
+        def stream(body: FileSlice) -> AsyncIterator[bytes]:
+            return self._counted(request, _aiter_slice(body))
+
         with map_transport_errors(request):
-            outgoing = self._client.build_request(
-                request.method, request.url, headers=list(request.headers), content=content
-            )
-            response = await self._client.send(outgoing, stream=True, follow_redirects=False)
+            response = await self._client.send(outgoing(self._client, request, stream), stream=True)
             try:
-                received_at = time.monotonic()
-                headers = Headers(tuple(response.headers.multi_items()))
-                sink = request.response_body
-                if isinstance(sink, FileSink) and response.status_code in sink.statuses:
-                    writer = await anyio.to_thread.run_sync(SinkWriter, sink)
+                answer = Answer(request, response)
+                if answer.sink is not None:
+                    writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
                     try:
                         await _stream_into(response.aiter_bytes(), writer)
                     finally:
                         digest = await anyio.to_thread.run_sync(writer.close)
-                    return Response(
-                        status=response.status_code,
-                        headers=headers,
-                        received_at=received_at,
-                        written=writer.written,
-                        written_sha256=digest,
-                    )
-                data = b""
-                if request.response_body != "discard":
-                    data = await _read_capped(response.aiter_bytes(), request.max_response_bytes)
-                return Response(
-                    status=response.status_code,
-                    headers=headers,
-                    body=data,
-                    received_at=received_at,
-                )
+                    return answer.written(writer, digest)
+                if answer.keep_body:
+                    async for chunk in response.aiter_bytes():
+                        answer.add(chunk)
+                return answer.response()
             finally:
                 await response.aclose()
-
-    async def _reporting(
-        self, chunks: AsyncIterator[bytes], key: str, total: int
-    ) -> AsyncIterator[bytes]:
-        """Pass `chunks` on, telling the listener how many bytes went out."""
-        assert self._on_event is not None
-        sent = 0
-        async for chunk in chunks:
-            yield chunk
-            sent += len(chunk)
-            self._on_event(BlobProgress(key, sent, total))
 
     async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         results: list[Any] = [None] * len(effect.flows)
@@ -210,6 +123,18 @@ class AsyncDriver:
             for child in effect.flows:
                 child.close()  # children that never started still hold a generator
         return results
+
+    def _counted(self, request: Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        progress = upload_progress(self._on_event, request)
+        return chunks if progress is None else _counting(chunks, progress.sent)
+
+
+async def _counting(
+    chunks: AsyncIterator[bytes], sent: Callable[[bytes], None]
+) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield chunk
+        sent(chunk)
 
 
 async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:
@@ -258,14 +183,3 @@ async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
         offset += len(chunk)
         remaining -= len(chunk)
         yield chunk
-
-
-async def _read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > limit:
-            raise TransportFailure(f"response body larger than {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)

@@ -15,6 +15,7 @@ from ._archive import (
     Platform,
     read_archive,
 )
+from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
     Decompress,
     Effect,
@@ -91,6 +92,7 @@ from ._reference import (
     validate_repository,
     validate_tag,
 )
+from ._retry import RetryPolicy, with_retries
 
 __version__ = "0.1.0"
 
@@ -99,6 +101,7 @@ __all__ = [
     "ArchiveImage",
     "ArchiveIndex",
     "ArchiveWriteError",
+    "Authenticator",
     "BlobMounted",
     "BlobProgress",
     "BlobSkipped",
@@ -109,6 +112,7 @@ __all__ = [
     "Body",
     "BytesBody",
     "ConnectFailure",
+    "Credentials",
     "Decompress",
     "DeletesDisabled",
     "Denied",
@@ -148,6 +152,7 @@ __all__ = [
     "RemoveFile",
     "Request",
     "Response",
+    "RetryPolicy",
     "ScopeDenied",
     "ServerError",
     "SizeInvalid",
@@ -178,5 +183,7 @@ __all__ = [
     "validate_reference",
     "validate_repository",
     "validate_tag",
+    "with_auth",
+    "with_retries",
     "write_file",
 ]

@@ -49,6 +49,7 @@ from .flows import tags_pager as _tags_pager
 from .flows.push import DEFAULT_MAX_CONCURRENCY
 
 __all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
     "PushArgs",
     "PushContext",
     "check_registry_connectivity",

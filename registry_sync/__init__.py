@@ -7,110 +7,27 @@ The same functions as `registry_async`, for code without an event loop::
     digest = push_docker_tar("app.tar", "http://localhost:15000", "app", "1.0")
 """
 
-from registry_proto import (
-    ArchiveWriteError,
-    BlobMounted,
-    BlobProgress,
-    BlobSkipped,
-    BlobUploaded,
-    DeletesDisabled,
-    Denied,
-    DigestInvalid,
-    ManifestBlobUnknown,
-    ManifestPushed,
-    ManifestUnknown,
-    NotFound,
-    Platform,
-    PushEvent,
-    RegistryError,
-    RegistryProtoError,
-    RemoteProtocolError,
-    ScopeDenied,
-    TarReadError,
-    TooManyRequests,
-    TransportFailure,
-    Unauthorized,
-    ValidationError,
-    __version__,
-)
-from registry_proto.flows import (
-    ApiVersion,
-    ImageInfo,
-    LayerInfo,
-    PlatformManifest,
-    PullResult,
-    PushResult,
-)
-from registry_proto.operations import PushArgs
+from registry_io import ClientOperations
+from registry_io.public import *  # noqa: F403
+from registry_io.public import __all__ as _shared
 
-from ._api import (
-    check_registry_connectivity,
-    copy_image,
-    delete_image,
-    extract_original_tags,
-    get_image_info,
-    get_primary_tag,
-    iter_repositories,
-    iter_tags,
-    list_repositories,
-    list_tags,
-    ping,
-    pull_image,
-    push_docker_tar,
-    push_docker_tar_with_all_original_tags,
-    push_docker_tar_with_original_tags,
-)
+from ._api import each_call as _each_call
 from ._client import RegistryClient
-from ._settings import ClientOptions, PushCallOptions
 
-__all__ = [
-    "ApiVersion",
-    "ArchiveWriteError",
-    "BlobMounted",
-    "BlobProgress",
-    "BlobSkipped",
-    "BlobUploaded",
-    "ClientOptions",
-    "DeletesDisabled",
-    "Denied",
-    "DigestInvalid",
-    "ImageInfo",
-    "LayerInfo",
-    "ManifestBlobUnknown",
-    "ManifestPushed",
-    "ManifestUnknown",
-    "NotFound",
-    "Platform",
-    "PlatformManifest",
-    "PullResult",
-    "PushArgs",
-    "PushCallOptions",
-    "PushEvent",
-    "PushResult",
-    "RegistryClient",
-    "RegistryError",
-    "RegistryProtoError",
-    "RemoteProtocolError",
-    "ScopeDenied",
-    "TarReadError",
-    "TooManyRequests",
-    "TransportFailure",
-    "Unauthorized",
-    "ValidationError",
-    "__version__",
-    "check_registry_connectivity",
-    "copy_image",
-    "delete_image",
-    "extract_original_tags",
-    "get_image_info",
-    "get_primary_tag",
-    "iter_repositories",
-    "iter_tags",
-    "list_repositories",
-    "list_tags",
-    "ping",
-    "pull_image",
-    "push_docker_tar",
-    "push_docker_tar_with_all_original_tags",
-    "push_docker_tar_with_original_tags",
-]
+# The module-level functions: the operations of `registry_io.ClientOperations`, each opening
+# a client for one call.
+check_registry_connectivity = _each_call.check_registry_connectivity
+ping = _each_call.ping
+push_docker_tar = _each_call.push_docker_tar
+push_docker_tar_with_original_tags = _each_call.push_docker_tar_with_original_tags
+push_docker_tar_with_all_original_tags = _each_call.push_docker_tar_with_all_original_tags
+list_repositories = _each_call.list_repositories
+list_tags = _each_call.list_tags
+iter_repositories = _each_call.iter_repositories
+iter_tags = _each_call.iter_tags
+get_image_info = _each_call.get_image_info
+delete_image = _each_call.delete_image
+pull_image = _each_call.pull_image
+copy_image = _each_call.copy_image
+
+__all__ = [*_shared, *ClientOperations.names(), "RegistryClient"]

@@ -15,8 +15,17 @@ import anyio
 import httpx
 import pytest
 
+import registry_sync
 from registry_async._driver import AsyncDriver
-from registry_proto import Flow, ManifestUnknown, Request, Response, http, parallel
+from registry_proto import (
+    Flow,
+    ManifestUnknown,
+    Request,
+    Response,
+    ValidationError,
+    http,
+    parallel,
+)
 from registry_proto._errors import error_from_response
 from registry_proto.operations import push_docker_tar, push_docker_tar_with_all_original_tags
 from registry_proto.testing import FakeRegistry, PureDriver
@@ -233,3 +242,14 @@ async def test_cancelling_parallel_children_closes_every_flow() -> None:
     assert len(log) == 3
     assert set(log[:2]) <= {"a closed", "b closed", "c closed"}
     assert len(set(log[:2])) == 2
+
+
+@pytest.mark.parametrize("option", ["username", "timeout", "max_concurrency"])
+def test_client_methods_refuse_client_options(option: str) -> None:
+    """Client options belong to the constructor; a method names the mistake."""
+    options: dict[str, Any] = {option: 1}
+    with (
+        registry_sync.RegistryClient(docker_config=False) as client,
+        pytest.raises(ValidationError, match=option),
+    ):
+        client.list_tags("http://127.0.0.1:1", "app", **options)

@@ -125,6 +125,15 @@ def test_registry_asking_for_login_is_reachable(
     adapter: str, basic_registry: RegistryServer
 ) -> None:
     assert call(adapter, "check_registry_connectivity", basic_registry.url, docker_config=False)
+    # Credentials, even refused ones, do not change the answer: the registry is there.
+    for password in (PASSWORD, "not-the-password"):
+        assert call(
+            adapter,
+            "check_registry_connectivity",
+            basic_registry.url,
+            username=USER,
+            password=password,
+        )
     version = call(adapter, "ping", basic_registry.url, docker_config=False)
     assert version.requires_auth
     assert version.auth_schemes == ("basic",)

@@ -11,12 +11,16 @@ from typing import Any, TypedDict
 
 import httpx
 
-from registry_proto import RegistryEndpoint, ValidationError, __version__
+from registry_proto import (
+    Authenticator,
+    Credentials,
+    RegistryEndpoint,
+    RetryPolicy,
+    ValidationError,
+    __version__,
+)
 from registry_proto import operations as ops
-from registry_proto._auth import Authenticator, Credentials
-from registry_proto._retry import RetryPolicy
-from registry_proto.flows.push import DEFAULT_MAX_CONCURRENCY
-from registry_proto.operations import PushArgs
+from registry_proto.operations import DEFAULT_MAX_CONCURRENCY, PushArgs
 
 from ._credentials import default_config_path, docker_credentials
 

@@ -16,8 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from registry_proto import RegistryEndpoint, ValidationError
-from registry_proto._auth import Credentials
+from registry_proto import Credentials, RegistryEndpoint, ValidationError
 
 __all__ = ["default_config_path", "docker_credentials"]
 

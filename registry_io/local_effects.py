@@ -1,0 +1,55 @@
+"""The effects that touch only this machine (files, decompression, offloaded work), performed
+the same way by both drivers: blocking, on the calling thread or on a worker thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_proto import (
+    Decompress,
+    MoveFile,
+    Offload,
+    ReadFile,
+    RemoveFile,
+    TempFile,
+    WriteFile,
+)
+
+from .files import (
+    create_temp,
+    move_into_place,
+    read_range,
+    remove_quietly,
+    spool_decompressed,
+    write_at,
+)
+
+__all__ = ["LOCAL_EFFECTS", "LocalEffect", "perform_local"]
+
+LocalEffect = ReadFile | Offload | Decompress | TempFile | WriteFile | MoveFile | RemoveFile
+LOCAL_EFFECTS = (ReadFile, Offload, Decompress, TempFile, WriteFile, MoveFile, RemoveFile)
+
+
+def perform_local(effect: LocalEffect, temporary: list[str]) -> Any:
+    """Perform `effect`, blocking; files it creates are added to `temporary`, which the
+    driver removes when the whole run ends (unless a `MoveFile` put them in place)."""
+    if isinstance(effect, ReadFile):
+        return read_range(effect.path, effect.offset, effect.length)
+    if isinstance(effect, Offload):
+        return effect.function(*effect.args)
+    if isinstance(effect, Decompress):
+        path = spool_decompressed(effect.path, effect.codec)
+        temporary.append(path)
+        return path
+    if isinstance(effect, TempFile):
+        path = create_temp(effect.directory, effect.suffix)
+        temporary.append(path)
+        return path
+    if isinstance(effect, WriteFile):
+        write_at(effect.path, effect.offset, effect.data)
+        return None
+    if isinstance(effect, MoveFile):
+        move_into_place(effect.source, effect.destination)
+        return None
+    remove_quietly([effect.path])
+    return None
