@@ -34,7 +34,7 @@ test: lint typecheck
 
 .PHONY: test-unit
 test-unit: sync
-	$(UV) run pytest tests/proto tests/adapters $(PYTEST_ARGS)
+	$(UV) run pytest tests/proto tests/adapters tests/test_citations.py $(PYTEST_ARGS)
 
 .PHONY: test-integration
 test-integration: sync system-deps

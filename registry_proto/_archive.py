@@ -1,7 +1,7 @@
 """Reading image archives: `docker save`, `podman save`, `skopeo copy`, `oci-archive`.
 
 An archive is indexed, never extracted: every blob becomes a `FileSlice` of the tar file.
-Formats, detected from content (protocol.md §10):
+Formats, detected from content (docs/protocol.md §10):
 
 - legacy `docker save` (docker <= 24): `manifest.json`, `<config>.json`, `<id>/layer.tar`
   (a repeated layer is a symlink to its first copy);

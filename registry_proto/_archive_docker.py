@@ -1,4 +1,4 @@
-"""Reading `manifest.json`, the index `docker save` and `podman save` write (protocol.md
+"""Reading `manifest.json`, the index `docker save` and `podman save` write (docs/protocol.md
 §10.1-10.4): which images, their configs, their layers in order, their tags."""
 
 from __future__ import annotations

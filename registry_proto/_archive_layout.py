@@ -72,7 +72,7 @@ def with_tags(image: ArchiveImage, tags: tuple[str, ...]) -> ArchiveImage:
 
 
 def _names(annotations: object) -> list[str]:
-    """The name an index.json entry records (protocol.md §10.6).
+    """The name an index.json entry records (docs/protocol.md §10.6).
 
     containerd's full name wins; `ref.name` alone may be a full reference or a bare tag.
     """

@@ -2,7 +2,7 @@
 
 `with_auth(flow, authenticator)` forwards every effect of `flow`, and sends each request to the
 registry through `Authenticator.send`, which answers challenges (RFC 9110 §11; distribution's
-token specification, `docs/spec/auth/token.md`, `oauth.md`, `scope.md`; protocol.md §2):
+token specification, `docs/spec/auth/token.md`, `oauth.md`, `scope.md`; docs/protocol.md §2):
 
 - the scope of each request follows from its method and path (pull for reads, pull and push
   for writes, delete, the source repository's pull for a mount, `registry:catalog:*`);

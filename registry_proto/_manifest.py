@@ -47,7 +47,7 @@ IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 
 # Every manifest type this client reads; registries must be told all of them, or some answer
-# with a schema1 rewrite or a single platform's child (protocol.md §6.3).
+# with a schema1 rewrite or a single platform's child (docs/protocol.md §6.3).
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
 
 

@@ -188,7 +188,7 @@ class RegistryEndpoint:
             path = path[: -len("/v2")]
         netloc = parts.netloc.lower()
         if netloc in _DOCKER_HUB_ALIASES:
-            # Docker Hub's name, and its v1 index, are served by this host (protocol.md §9.2).
+            # Docker Hub's name, and its v1 index, are served by this host (docs/protocol.md §9.2).
             netloc, path = _DOCKER_HUB_API, ""
         return cls(scheme=parts.scheme, netloc=netloc, path=path)
 

@@ -1,4 +1,4 @@
-"""Retrying transient failures, as a wrapper around any flow (protocol.md §8.3).
+"""Retrying transient failures, as a wrapper around any flow (docs/protocol.md §8.3).
 
 Retried: connections that broke or timed out (not ones that could not be made at all), 429
 (waiting as long as `Retry-After` asks, within a cap), and the 502, 503 and 504 of an

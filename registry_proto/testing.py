@@ -1,9 +1,9 @@
 """Test helpers: an in-memory registry and a driver that runs flows without any I/O.
 
 `FakeRegistry` is a pure model of a Docker Registry HTTP API v2 server that behaves like the
-reference implementation (CNCF distribution 2.8, protocol.md §11). Call `handle(request)` with a
-`Request` and get the `Response` the registry would send. It is *total*: a malformed or unknown
-request gets a 4xx answer, never an exception.
+reference implementation (CNCF distribution 2.8, docs/protocol.md §11). Call `handle(request)`
+with a `Request` and get the `Response` the registry would send. It is *total*: a malformed or
+unknown request gets a 4xx answer, never an exception.
 
 `PureDriver` runs any flow with no I/O at all: requests go to a handler (usually a
 `FakeRegistry`), files come from a `{path: bytes}` mapping, sleeps only add to a counter, and the
@@ -70,7 +70,7 @@ Scheduler = Callable[[int], int]
 _API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 _JSON = "application/json; charset=utf-8"
 _OCTET_STREAM = "application/octet-stream"
-# distribution's manifest size limit (protocol.md §6.2).
+# distribution's manifest size limit (docs/protocol.md §6.2).
 _MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 _IMAGE_MANIFESTS = (DOCKER_MANIFEST, OCI_MANIFEST)
 _INDEXES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
@@ -164,7 +164,7 @@ class _Answer(Exception):
 
 
 class FakeRegistry:
-    """An in-memory registry that answers like distribution 2.8 (protocol.md §3, §5-§8, §11).
+    """An in-memory registry that answers like distribution 2.8 (docs/protocol.md §3, §5-§8, §11).
 
     What it models:
 
@@ -445,7 +445,8 @@ class FakeRegistry:
             if source_repo is not None and mount in source_repo.blobs:
                 self._repo(name).blobs[mount] = source_repo.blobs[mount]
                 return _blob_created(context.origin, name, mount, mount)
-        # A body and `?digest=` on the POST are ignored, as distribution does (protocol.md §3.2).
+        # A body and `?digest=` on the POST are ignored, as distribution does
+        # (docs/protocol.md §3.2).
         self._counter += 1
         uuid = f"{self._counter:08x}-0000-4000-8000-{self._counter:012x}"
         upload = _Upload(name=name, uuid=uuid)
@@ -639,7 +640,7 @@ class FakeRegistry:
             if child is None:
                 return _manifest_invalid("invalid descriptor")
             if isinstance(descriptor, dict) and descriptor.get("urls"):
-                continue  # foreign layers are not in the registry (protocol.md §6.2)
+                continue  # foreign layers are not in the registry (docs/protocol.md §6.2)
             if child not in known and child not in missing:
                 missing.append(child)
         if missing:
@@ -701,7 +702,7 @@ class FakeRegistry:
         page = names[:size]
         headers: dict[str, str] = {}
         if size and len(page) == size:
-            # distribution links to a next page whenever this one is full (protocol.md §7.1).
+            # distribution links to a next page whenever this one is full (docs/protocol.md §7.1).
             headers["Link"] = _next_link("/v2/_catalog", page[-1], size)
         return _json_response(200, {"repositories": page}, headers)
 

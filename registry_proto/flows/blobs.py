@@ -1,4 +1,4 @@
-"""Blobs: existence checks, small downloads, abandoned sessions (protocol.md §3.7, §5).
+"""Blobs: existence checks, small downloads, abandoned sessions (docs/protocol.md §3.7, §5).
 
 Uploads live in `upload.py`.
 """
@@ -44,7 +44,7 @@ def blob_exists(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flo
 
 
 def cancel_upload(location: str) -> Flow[None]:
-    """`DELETE <location>`: abandon an upload session, best effort (protocol.md §3.7)."""
+    """`DELETE <location>`: abandon an upload session, best effort (docs/protocol.md §3.7)."""
     request = Request(method="DELETE", url=location, response_body="discard")
     # Best effort: the registry expires abandoned sessions by itself anyway.
     with contextlib.suppress(TransportFailure):
@@ -84,7 +84,7 @@ def _fetch(
     max_bytes: int,
     body: Literal["bytes"] | FileSink,
 ) -> Flow[Response]:
-    """The 200 answer to a blob `GET`, following redirects (protocol.md §5.2).
+    """The 200 answer to a blob `GET`, following redirects (docs/protocol.md §5.2).
 
     Registries often redirect blob downloads to object storage. Redirects are followed here,
     never from https to http, and a request to another host carries none of the registry's

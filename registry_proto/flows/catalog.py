@@ -1,5 +1,5 @@
 """Listing repositories and tags, page by page (distribution-spec "Listing Tags",
-distribution's `_catalog`; protocol.md §7).
+distribution's `_catalog`; docs/protocol.md §7).
 
 Pages are followed only through `Link: <...>; rel="next"`: the reference registry ignores `n`
 and `last` on tag lists, and some registries page with opaque tokens, so building `last=`

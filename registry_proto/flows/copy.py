@@ -1,4 +1,4 @@
-"""Copying an image from one repository or registry to another (protocol.md §4, §5, §6).
+"""Copying an image from one repository or registry to another (docs/protocol.md §4, §5, §6).
 
 Manifests are copied byte for byte, so the copy has the same digest. Blobs the destination
 has are skipped; within one registry the rest are mounted from the source repository; across

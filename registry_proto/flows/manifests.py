@@ -1,5 +1,5 @@
 """Manifests: put, get, resolve and delete (distribution-spec "Pulling manifests", "Pushing
-Manifests", "Deleting Manifests"; protocol.md §6)."""
+Manifests", "Deleting Manifests"; docs/protocol.md §6)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def resolve_digest(endpoint: RegistryEndpoint, repository: str, reference: str) 
     """The digest `reference` points at, from a `HEAD` accepting every manifest type.
 
     Accepting lists and indexes matters: without them a registry may answer with one
-    platform's child, whose deletion would break the index (protocol.md §6.3). A registry that
+    platform's child, whose deletion would break the index (docs/protocol.md §6.3). A registry that
     sends no `Docker-Content-Digest` costs a `GET` instead. A reference that does not exist
     raises `ManifestUnknown`.
     """

@@ -1,4 +1,4 @@
-"""Pulling an image into an archive file (protocol.md §5.2, §6.3, §10.2).
+"""Pulling an image into an archive file (docs/protocol.md §5.2, §6.3, §10.2).
 
 The archive is the layout `docker save` writes since Docker 25: an OCI image layout
 (`oci-layout`, `index.json`, `blobs/sha256/...`) with a `manifest.json` beside it. So

@@ -1,4 +1,4 @@
-"""Pushing images: every blob in parallel, then the manifest (protocol.md §3.8, §4, §10.9).
+"""Pushing images: every blob in parallel, then the manifest (docs/protocol.md §3.8, §4, §10.9).
 
 A manifest goes out only after every blob it names is confirmed, and an index only after every
 child manifest, so a failed push never leaves a tag pointing at missing content.
@@ -207,7 +207,7 @@ def push_blob(
 
 
 def _transient(exc: RegistryError | TransportFailure) -> bool:
-    """Failures worth re-sending a whole blob for (protocol.md §8.3): the connection, an
+    """Failures worth re-sending a whole blob for (docs/protocol.md §8.3): the connection, an
     overloaded registry, a session the registry lost."""
     if isinstance(exc, ConnectFailure):
         return False

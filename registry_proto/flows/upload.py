@@ -1,6 +1,6 @@
 """Blob uploads: sessions, monolithic and chunked transfers, mounts, streaming compression
 (distribution-spec "Pushing blobs", "Pushing a blob in chunks", "Mounting a blob from another
-repository"; protocol.md §3, §4).
+repository"; docs/protocol.md §3, §4).
 
 - Monolithic, the default: an empty `POST` opens a session, one streamed `PUT ?digest=` sends
   the whole blob. (distribution ignores a body on the `POST`, so that is never relied on.)
@@ -103,7 +103,7 @@ def start_session(endpoint: RegistryEndpoint, repository: str, digest: str) -> F
 def try_mount(
     endpoint: RegistryEndpoint, repository: str, digest: str, source_repository: str
 ) -> Flow[tuple[bool, Session | None]]:
-    """Ask the registry to mount `digest` from `source_repository` (protocol.md §4).
+    """Ask the registry to mount `digest` from `source_repository` (docs/protocol.md §4).
 
     Returns `(True, None)` when mounted. A registry that declines answers 202 with an ordinary
     upload session, returned as `(False, session)` for use; the refusals some registries send
@@ -238,7 +238,7 @@ def _head(body: Body, limit: int | None) -> Body:
 
 
 def _status(session: Session, what: str) -> Flow[Session]:
-    """`GET <location>`: how many bytes the session holds (protocol.md §3.6)."""
+    """`GET <location>`: how many bytes the session holds (docs/protocol.md §3.6)."""
     request = Request(method="GET", url=session.location)
     response = yield from http(request)
     expect(response, request, 204, context=f"asking where the upload of {what} stands")

@@ -1,4 +1,4 @@
-"""API version check: `GET /v2/` (distribution-spec "Determining support", protocol.md §1)."""
+"""API version check: `GET /v2/` (distribution-spec "Determining support", docs/protocol.md §1)."""
 
 from __future__ import annotations
 

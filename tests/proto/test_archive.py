@@ -1,4 +1,5 @@
-"""Reading image archives: every real fixture, and archives broken on purpose (protocol.md §10)."""
+"""Reading image archives: every real fixture, and archives broken on purpose
+(docs/protocol.md §10)."""
 
 from __future__ import annotations
 

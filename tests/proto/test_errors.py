@@ -1,4 +1,4 @@
-"""The error tree and the one table from spec error codes to classes (protocol.md §8)."""
+"""The error tree and the one table from spec error codes to classes (docs/protocol.md §8)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from registry_proto import (
 )
 from registry_proto._errors import ErrorDetail, error_from_response, parse_error_body
 
-# Code, the status distribution answers with, and the class (protocol.md §8.2).
+# Code, the status distribution answers with, and the class (docs/protocol.md §8.2).
 CODES: list[tuple[str, int, type[RegistryError]]] = [
     ("BLOB_UNKNOWN", 404, BlobUnknown),
     ("BLOB_UPLOAD_INVALID", 404, BlobUploadInvalid),

@@ -1,4 +1,5 @@
-"""Push flows end to end against the in-memory registry, with no I/O (protocol.md §3, §6, §10.9)."""
+"""Push flows end to end against the in-memory registry, with no I/O
+(docs/protocol.md §3, §6, §10.9)."""
 
 from __future__ import annotations
 

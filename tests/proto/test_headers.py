@@ -18,7 +18,7 @@ from registry_proto._headers import (
     resolve_location,
 )
 
-# -- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3, protocol.md §2.1) -------------------------
+# -- WWW-Authenticate (RFC 9110 §11.6.1, RFC 6750 §3, docs/protocol.md §2.1) --------------------
 
 
 def test_bearer_challenge_from_distribution() -> None:
@@ -140,7 +140,7 @@ def test_any_list_of_challenges_round_trips(
     assert parsed == [Challenge(scheme.lower(), params) for scheme, params in challenges]
 
 
-# -- Link (RFC 8288, protocol.md §7) -------------------------------------------------------------
+# -- Link (RFC 8288, docs/protocol.md §7) --------------------------------------------------------
 
 
 def test_relative_link_resolves_against_the_request_url() -> None:
@@ -188,7 +188,7 @@ def test_unusable_link_target_is_a_protocol_error() -> None:
         parse_link_next('<http://[::1/v2/_catalog>; rel="next"', "http://r/")
 
 
-# -- upload Range (protocol.md §3.4) -------------------------------------------------------------
+# -- upload Range (docs/protocol.md §3.4) --------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_upload_range_never_raises_anything_else(value: str) -> None:
     assert 0 <= result[0] <= result[1]
 
 
-# -- Location (RFC 3986 §5, protocol.md §3.1) ----------------------------------------------------
+# -- Location (RFC 3986 §5, docs/protocol.md §3.1) -----------------------------------------------
 
 _REQUEST_URL = "http://registry:5000/v2/app/blobs/uploads/"
 
@@ -273,7 +273,7 @@ def test_resolve_location_only_raises_protocol_errors(location: str) -> None:
     assert urlsplit(resolved).scheme in ("http", "https")
 
 
-# -- adding the digest to an upload Location (protocol.md §3.3) ----------------------------------
+# -- adding the digest to an upload Location (docs/protocol.md §3.3) -----------------------------
 
 _QUERY_CHARS = st.sampled_from(
     [*"abcXYZ0129-._~!$'()*+,;=:@/?&", "%3D", "%2B", "%2F", "%20", "%zz", "%"]

@@ -1,4 +1,4 @@
-"""Names, tags, digests and references (protocol.md §9)."""
+"""Names, tags, digests and references (docs/protocol.md §9)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def test_invalid_digests(digest: str) -> None:
         validate_digest(digest)
 
 
-# -- docker-style references (protocol.md §9.2) -------------------------------------------------
+# -- docker-style references (docs/protocol.md §9.2) --------------------------------------------
 
 _DIGEST = "sha256:" + "0123456789abcdef" * 4
 

@@ -1,4 +1,4 @@
-"""The test helpers themselves: the in-memory registry follows protocol.md, and is total; the
+"""The test helpers themselves: the in-memory registry follows docs/protocol.md, and is total; the
 pure driver performs effects the way the real drivers do."""
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def test_blob_delete() -> None:
     assert error_codes(send(disabled, "DELETE", f"/v2/app/blobs/{digest}")) == ["UNSUPPORTED"]
 
 
-# -- FakeRegistry: uploads (protocol.md §3) ------------------------------------------------------
+# -- FakeRegistry: uploads (docs/protocol.md §3) -------------------------------------------------
 
 
 def test_post_opens_a_session_with_an_absolute_location_and_state() -> None:
@@ -292,7 +292,7 @@ def test_file_slice_bodies_resolve_through_files() -> None:
     assert fake.handle(missing).status == 400
 
 
-# -- FakeRegistry: manifests (protocol.md §6) ----------------------------------------------------
+# -- FakeRegistry: manifests (docs/protocol.md §6) -----------------------------------------------
 
 
 def test_manifest_put_and_get() -> None:
@@ -400,7 +400,7 @@ def test_manifest_delete() -> None:
     assert (answer.status, error_codes(answer)) == (405, ["UNSUPPORTED"])
 
 
-# -- FakeRegistry: listing (protocol.md §7) ------------------------------------------------------
+# -- FakeRegistry: listing (docs/protocol.md §7) -------------------------------------------------
 
 
 def walk(fake: FakeRegistry, url: str, field: str) -> tuple[list[str], int]:
