@@ -10,6 +10,7 @@ import pytest
 import registry_async
 import registry_sync
 from registry_proto import BlobMounted, BlobUploaded, ManifestUnknown, PushEvent, Unauthorized
+from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import (
@@ -18,7 +19,6 @@ from tests.integration.registry_server import (
     RegistryServer,
     require_binary,
 )
-from tests.integration.test_push import fixture_path
 
 INDEX_FIXTURE = "c-containerd-store-busybox-arm64-attestation.tar"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
