@@ -17,8 +17,8 @@ from tests.integration.registry_server import (
     RegistryConfig,
     RegistryFactory,
     RegistryServer,
-    require_binary,
 )
+from tests.integration.system_tools import require_binary
 
 INDEX_FIXTURE = "c-containerd-store-busybox-arm64-attestation.tar"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
