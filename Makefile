@@ -1,9 +1,15 @@
-# Every target installs what it needs: uv (from PyPI), the Python environment (uv sync), and,
-# for anything that talks to a real registry, Debian's docker-registry, skopeo and umoci.
+# Every target installs what it needs: uv (into .tools/, from PyPI), the Python environment
+# (.venv/, from uv.lock), and, for anything that talks to a real registry, Debian's
+# docker-registry, skopeo and umoci. Outside the project directory only those system packages
+# change: uv, its download cache and any Python it fetches stay under .tools/ and .cache/.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+UV := .tools/bin/uv
+export UV_VERSION ?= 0.13.9
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+export UV_PYTHON_INSTALL_DIR ?= $(CURDIR)/.tools/python
+export REGISTRY_PORT ?= 15000
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -13,15 +19,16 @@ help:
 	@echo "make test-unit          pure and adapter tests (no registry needed)"
 	@echo "make test-integration   tests against real registry servers started by the fixtures"
 	@echo "make lint | typecheck | format | bench"
-	@echo "make start-registry | stop-registry   the developer registry on 127.0.0.1:15000"
+	@echo "make start-registry | stop-registry   the developer registry on 127.0.0.1:$(REGISTRY_PORT) (REGISTRY_PORT=...)"
 
 .PHONY: uv
-uv:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv
+uv: $(UV)
+$(UV):
+	@bash scripts/bootstrap-uv.sh
 
 .PHONY: sync
 sync: uv
-	@$(UV) sync --quiet
+	@$(UV) sync --quiet --locked
 
 .PHONY: system-deps
 system-deps:
@@ -54,9 +61,15 @@ format: sync
 typecheck: sync
 	$(UV) run mypy
 
+# Only the runtime dependencies: `uv run --no-dev` adds nothing else to a fresh .venv/ (and
+# removes nothing from a developer's). The registry is left running for the reader to explore.
 .PHONY: demo
-demo: sync system-deps start-registry
-	$(UV) run python scripts/demo.py
+demo: uv system-deps start-registry
+	@status=0; $(UV) run --quiet --locked --no-dev python scripts/demo.py || status=$$?; \
+	echo; \
+	echo "The registry is still running at http://127.0.0.1:$(REGISTRY_PORT)."; \
+	echo "Stop it with: make stop-registry"; \
+	exit $$status
 
 .PHONY: bench
 bench: sync system-deps
@@ -74,6 +87,9 @@ start-registry-compose:
 stop-registry-compose:
 	@USE_COMPOSE=1 bash scripts/dev-registry.sh stop
 
-.PHONY: clean
+.PHONY: clean distclean
 clean: stop-registry
 	rm -rf .dev-registry .demo .pytest_cache .mypy_cache .ruff_cache .hypothesis
+# Also the environments and downloads: .venv/, uv in .tools/, uv's cache in .cache/.
+distclean: clean
+	rm -rf .venv .tools .cache

@@ -23,7 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 if str(PROJECT_ROOT) not in sys.path:  # for the test harness, when run as a plain script
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.integration.registry_server import RegistryServer, require_binary  # noqa: E402
+from tests.integration.registry_server import RegistryServer  # noqa: E402
+from tests.integration.system_tools import require_binary  # noqa: E402
 
 __all__ = [
     "BASELINE",

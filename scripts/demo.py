@@ -1,8 +1,9 @@
 """The main job end to end: build a real image archive, push it, list it, inspect it.
 
-Run by `make demo`, which first starts the local registry on 127.0.0.1:15000. The image is
-built with umoci from files on this machine and saved by skopeo as a docker-archive, the
-format `docker save` and `podman save` write.
+Run by `make demo`, which first starts the local registry on 127.0.0.1:$REGISTRY_PORT (15000
+by default). `REGISTRY_URL` points the demo at another registry. The image is built with umoci
+from files on this machine and saved by skopeo as a docker-archive, the format `docker save`
+and `podman save` write. Only the runtime dependencies are needed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ sys.path.insert(0, str(ROOT))
 import registry_async  # noqa: E402
 from tests.integration.images import build_docker_archive  # noqa: E402
 
-REGISTRY_URL = os.environ.get("REGISTRY_URL", "http://127.0.0.1:15000")
+REGISTRY_PORT = os.environ.get("REGISTRY_PORT") or "15000"
+REGISTRY_URL = os.environ.get("REGISTRY_URL") or f"http://127.0.0.1:{REGISTRY_PORT}"
 RECORDED_TAG = "example.com/demo/hello:1.0"
 
 
 async def main() -> int:
     if not await registry_async.check_registry_connectivity(REGISTRY_URL):
-        print(f"no registry answers at {REGISTRY_URL}; run `make start-registry`", file=sys.stderr)
+        print(
+            f"no registry answers at {REGISTRY_URL}; run `REGISTRY_PORT={REGISTRY_PORT} make "
+            "start-registry`",
+            file=sys.stderr,
+        )
         return 1
     print(f"registry at {REGISTRY_URL}: reachable")
 

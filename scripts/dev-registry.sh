@@ -68,6 +68,11 @@ running_pid() {
     echo "$pid"
 }
 
+# The port the running registry was configured with (the `addr:` line of its config).
+configured_port() {
+    sed -n 's/^  addr: 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$CONFIG" 2>/dev/null
+}
+
 registry_binary() {
     if command -v docker-registry >/dev/null 2>&1; then
         command -v docker-registry
@@ -108,8 +113,14 @@ start() {
         return 0
     fi
 
-    local pid binary
+    local pid binary running_port
     if pid="$(running_pid)"; then
+        running_port="$(configured_port)"
+        if [ "$running_port" != "$PORT" ]; then
+            log "already running (pid $pid) on port $running_port, not $PORT;" \
+                "run \`make stop-registry\` first, or use REGISTRY_PORT=$running_port"
+            return 1
+        fi
         wait_ready "$pid"
         log "already running (pid $pid) at http://127.0.0.1:$PORT"
         return 0

@@ -26,21 +26,4 @@ if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "install-system-deps: need root (or sudo) to install: ${missing[*]}" >&2
-    exit 1
-fi
-
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-deps: apt-get not found; install manually: ${missing[*]}" >&2
-    exit 1
-fi
-
-echo "install-system-deps: installing ${missing[*]}" >&2
-apt_get=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120)
-"${as_root[@]}" "${apt_get[@]}" update -qq
-"${as_root[@]}" "${apt_get[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" "${missing[@]}"

@@ -31,10 +31,8 @@ from registry_proto.operations import push_docker_tar, push_docker_tar_with_all_
 from registry_proto.testing import FakeRegistry, PureDriver
 from registry_sync._driver import SyncDriver
 from tests.adapters.mock_registry import MockRegistry
+from tests.fixture_archives import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures")
 REGISTRY = "http://registry.test:5000"
 ARCHIVE = "e-skopeo-docker-archive-untagged.tar"
 TWO_IMAGES = "e-docker-save-two-images-symlinked-layer.tar"
@@ -46,7 +44,7 @@ Trace = tuple[Counter[tuple[str, str]], tuple[str, str]]
 def archive(tmp_path: Path) -> Path:
     """A fixture archive copied to a real file: the real drivers read disk."""
     path = tmp_path / ARCHIVE
-    path.write_bytes((FIXTURES / ARCHIVE).read_bytes())
+    path.write_bytes(fixture_path(ARCHIVE).read_bytes())
     return path
 
 
@@ -102,7 +100,7 @@ async def test_async_driver_matches_the_pure_driver(archive: Path, options: dict
 @pytest.mark.anyio
 async def test_push_every_original_tag_in_all_drivers(tmp_path: Path) -> None:
     path = tmp_path / TWO_IMAGES
-    path.write_bytes((FIXTURES / TWO_IMAGES).read_bytes())
+    path.write_bytes(fixture_path(TWO_IMAGES).read_bytes())
     pure_fake = FakeRegistry()
     pure = PureDriver(pure_fake.handle, files={str(path): path.read_bytes()}).run(
         push_docker_tar_with_all_original_tags(str(path), REGISTRY)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.registry_server import find_binary, require_binary
+from tests.integration.system_tools import find_binary, require_binary
 
 DEFAULT_REFERENCE = "example.com/harness/demo:1.0"
 

@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,8 +26,8 @@ from typing import IO, Self
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INSTALL_SCRIPT = PROJECT_ROOT / "scripts" / "install-system-deps.sh"
+from tests.integration.system_tools import require_binary
+
 BASIC_REALM = "basic-realm"
 
 _READY_TRIES = 200
@@ -37,45 +36,9 @@ _START_ATTEMPTS = 3
 _STOP_TIMEOUT = 10.0
 _PROBE_TIMEOUT = 1.0
 
-_install_lock = threading.Lock()
-_install_done = False
-
 
 class RegistryStartError(RuntimeError):
     """The registry process could not be started or never became ready."""
-
-
-def ensure_system_deps(*binaries: str) -> None:
-    """Run ``scripts/install-system-deps.sh`` once if any of ``binaries`` is missing."""
-    global _install_done
-    if all(find_binary(name) is not None for name in binaries):
-        return
-    with _install_lock:
-        if _install_done:
-            return
-        _install_done = True
-        subprocess.run(["bash", str(INSTALL_SCRIPT)], check=True, stdin=subprocess.DEVNULL)
-
-
-def find_binary(name: str) -> str | None:
-    """Locate ``name`` on PATH, falling back to ``/usr/bin`` and ``/usr/sbin``."""
-    found = shutil.which(name)
-    if found is not None:
-        return found
-    for directory in ("/usr/bin", "/usr/sbin"):
-        candidate = Path(directory) / name
-        if candidate.is_file():
-            return str(candidate)
-    return None
-
-
-def require_binary(name: str) -> str:
-    """Return the path of ``name``, installing the system dependencies if needed."""
-    ensure_system_deps(name)
-    found = find_binary(name)
-    if found is None:
-        raise RegistryStartError(f"{name!r} is not installed and could not be installed")
-    return found
 
 
 def free_port() -> int:

@@ -18,7 +18,8 @@ from registry_proto import ManifestUnknown, Unauthorized, ValidationError
 from tests.integration.access_log import client_requests
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import verify_pushed_image
-from tests.integration.registry_server import RegistryConfig, RegistryServer, require_binary
+from tests.integration.registry_server import RegistryConfig, RegistryServer
+from tests.integration.system_tools import require_binary
 
 USER = "user"
 PASSWORD = "pass"

@@ -18,6 +18,7 @@ from registry_proto import (
     ValidationError,
 )
 from registry_proto.flows import get_manifest, put_manifest
+from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import skopeo_inspect, skopeo_push_archive
 from tests.integration.registry_server import (
@@ -25,7 +26,6 @@ from tests.integration.registry_server import (
     RegistryFactory,
     RegistryServer,
 )
-from tests.integration.test_push import fixture_path
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -25,16 +25,16 @@ from registry_proto import (
     PushEvent,
     ValidationError,
 )
+from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import RegistryServer
-from tests.integration.test_push import fixture_path
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
-# Every shared fixture: (file, source tag for multi-image archives, platform of the pushed image)
+# Every fixture archive: (file, source tag for multi-image archives, platform of the pushed image)
 ALL_FIXTURES = [
     ("a-legacy-docker-save-almostempty.tar", None, "linux/amd64"),
     ("a-legacy-docker-save-2layers.tar", None, "linux/amd64"),

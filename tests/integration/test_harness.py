@@ -37,8 +37,8 @@ from tests.integration.registry_server import (
     RegistryFactory,
     RegistryServer,
     RegistryStartError,
-    find_binary,
 )
+from tests.integration.system_tools import find_binary
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -19,11 +19,11 @@ from registry_proto import (
     TransportFailure,
     ValidationError,
 )
+from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import verify_pushed_image
 from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
 from tests.integration.registry_server import RegistryServer
-from tests.integration.test_push import fixture_path
 
 SKOPEO = ["skopeo", "--insecure-policy"]
 

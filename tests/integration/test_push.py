@@ -22,11 +22,10 @@ from registry_proto import (
     TransportFailure,
     ValidationError,
 )
+from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import RegistryServer, free_port
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 
 # Archives in the formats read through manifest.json: legacy docker save, skopeo/podman
 # docker-archive, docker 25+ and the containerd store. (name, source tag or None)
@@ -40,15 +39,6 @@ MANIFEST_JSON_FIXTURES = [
     ("e-docker-save-two-images-symlinked-layer.tar", "bazel/v1/tarball:test_image_3"),
     ("e-skopeo-docker-archive-untagged.tar", None),
 ]
-
-
-def fixture_path(name: str) -> Path:
-    path = FIXTURES / name
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared fixture {path} is missing")
-        pytest.skip(f"shared fixture {path} is not present")
-    return path
 
 
 def archive_config(path: Path, source: str | None = None) -> bytes:

@@ -17,7 +17,8 @@ import trustme
 
 from registry_proto import ConnectFailure, TransportFailure, ValidationError
 from tests.integration.adapters import ADAPTERS, call
-from tests.integration.registry_server import RegistryConfig, RegistryServer, require_binary
+from tests.integration.registry_server import RegistryConfig, RegistryServer
+from tests.integration.system_tools import require_binary
 
 
 @dataclass(frozen=True)

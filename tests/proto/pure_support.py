@@ -8,18 +8,15 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-if not FIXTURES.is_dir():  # the checkout sits beside `shared/`
-    FIXTURES = Path("/work/shared/fixtures")
+from tests import fixture_archives
 
 REGISTRY = "http://registry.test:5000"
 
 
 @dataclass(frozen=True)
 class Expected:
-    """What fixtures/SOURCES.md says about one image of an archive."""
+    """What tests/fixtures/README.md says about one image of an archive."""
 
     repo_tags: tuple[str, ...]
     layers: int
@@ -64,12 +61,13 @@ COMPRESSED: dict[str, tuple[str, list[Expected]]] = {
 
 
 def fixture_path(name: str) -> str:
-    return str(FIXTURES / name)
+    """The archive's path as the pure driver's file key."""
+    return str(fixture_archives.fixture_path(name))
 
 
 @functools.cache
 def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    return fixture_archives.fixture_path(name).read_bytes()
 
 
 def fixture_files(name: str) -> dict[str, bytes]:

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from registry_proto import TarReadError, ValidationError
 from registry_proto._tar import BLOCK, MemberKind, TarIndex, TarMember, index_tar
 from registry_proto.testing import FakeRegistry, PureDriver
+from tests.fixture_archives import fixture_archives
 
-FIXTURES = Path("/work/shared/fixtures")
 PATH = "archive.tar"
 FORMATS = {"ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT, "pax": tarfile.PAX_FORMAT}
 
@@ -373,11 +373,7 @@ def test_pax_records_apply_to_the_next_member() -> None:
     assert data[member.offset : member.offset + member.size] == b"abc"
 
 
-def _fixtures() -> list[Path]:
-    return sorted(p for p in FIXTURES.glob("*.tar"))
-
-
-@pytest.mark.parametrize("path", _fixtures(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", fixture_archives("*.tar"), ids=lambda p: p.name)
 def test_real_archives_agree_with_tarfile(path: Path) -> None:
     data = path.read_bytes()
     assert index(data).members == reference_members(data)
