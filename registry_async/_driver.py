@@ -33,6 +33,7 @@ from registry_proto import (
     RemoveFile,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TarReadError,
     TempFile,
@@ -266,6 +267,6 @@ async def _read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise TransportFailure(f"response body larger than {limit} bytes")
+            raise ResponseTooLarge(f"response body larger than {limit} bytes")
         parts.append(chunk)
     return b"".join(parts)

@@ -34,6 +34,7 @@ from registry_proto import (
     RemoveFile,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TempFile,
     TransportFailure,
@@ -272,6 +273,6 @@ def _read_capped(chunks: Iterator[bytes], limit: int) -> bytes:
     for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise TransportFailure(f"response body larger than {limit} bytes")
+            raise ResponseTooLarge(f"response body larger than {limit} bytes")
         parts.append(chunk)
     return b"".join(parts)
