@@ -9,7 +9,9 @@
 - A blob is re-sent whole, through a new upload session, after those same failures or after
   the registry lost its session. distribution appends upload bodies blindly, so no request that
   feeds or ends a session is repeated by itself: the flow marks the upload `resendable` and the
-  wrapper decides whether it runs again.
+  wrapper decides whether it runs again. A step that can recover on its own (a chunk cut off
+  mid-way is resumed where the session stands) asks first too (`may_retry`), and its tries
+  count against the blob's.
 
 Everything else is an answer, not an accident, and is left to the flow: any other 4xx, a 500,
 an answer over the size the request allows (`ResponseTooLarge`). Either way a request or a blob
@@ -36,7 +38,7 @@ from ._errors import (
 from ._intercept import intercept
 from ._models import EmptyBody, Request, Response
 
-__all__ = ["RetryPolicy", "WholeFailed", "resendable", "with_retries"]
+__all__ = ["RetryPolicy", "RetryWanted", "may_retry", "resendable", "with_retries"]
 
 T = TypeVar("T")
 
@@ -44,7 +46,7 @@ T = TypeVar("T")
 _TRANSIENT = frozenset({408, 429, 502, 503, 504})
 
 
-def no_jitter() -> float:
+def _no_jitter() -> float:
     """The default jitter source: always 0, so that waits are exactly the backoff."""
     return 0.0
 
@@ -64,7 +66,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
-    jitter: Callable[[], float] = no_jitter
+    jitter: Callable[[], float] = _no_jitter
 
     def delay(self, retry: int, response: Response | None) -> float:
         """Seconds to wait before retry number `retry` (0 for the first retry)."""
@@ -99,9 +101,9 @@ def _repeatable(request: Request) -> bool:
     return False
 
 
-def _worth_resending(error: RegistryProtoError) -> bool:
-    """Failures a whole may be sent again after: a broken connection, an overloaded registry,
-    an upload session the registry lost or no longer accepts."""
+def _worth_retrying(error: RegistryProtoError) -> bool:
+    """Failures a flow may try again after: a broken connection, an overloaded registry, an
+    upload session the registry lost or no longer accepts."""
     if isinstance(error, TransportFailure):
         return not isinstance(error, ConnectFailure)
     if isinstance(error, BlobUploadUnknown | BlobUploadInvalid):
@@ -110,38 +112,55 @@ def _worth_resending(error: RegistryProtoError) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class WholeFailed:
-    """A `resendable` whole failed with `error` on its `runs`-th run: the question the flow
-    puts to the enclosing `with_retries`, which answers by sleeping (run it again) or by
-    raising `error` (give up)."""
+class RetryWanted:
+    """A try failed with `error`, the `failures`-th to fail: the question a flow puts to the
+    enclosing `with_retries`, which answers by sleeping (try again) or by raising `error`."""
 
     error: RegistryProtoError
-    runs: int
+    failures: int
+
+
+def may_retry(error: RegistryProtoError, failures: int) -> Flow[bool]:
+    """Ask the enclosing `with_retries` whether to try again after `error`, the `failures`-th
+    failure of what is being tried: True once it has waited. It raises `error` to refuse;
+    with no `with_retries` around, the driver answers None, and this False.
+
+    Inside a `resendable` whole, `failures` is the whole's count, not the caller's.
+    """
+    answer = yield Emit(RetryWanted(error, failures))
+    return answer is True
 
 
 def resendable(attempt: Callable[[int], Flow[T]]) -> Flow[T]:
     """Run `attempt(0)`; after a failure, `attempt(1)`, and so on, as long as the enclosing
     `with_retries` lets the whole run again (without one, it runs once).
 
-    None of its requests is repeated by itself: the whole is the unit of retry.
+    None of its requests is repeated by itself: the whole is the unit of retry. Every failure
+    within it counts against one budget, those its steps recover from (`may_retry` inside, such
+    as a resumed chunk) as well as whole runs.
     """
-    runs = 0
+    failures = 0
+
+    def ask(error: RegistryProtoError) -> Flow[bool]:
+        nonlocal failures
+        failures += 1
+        return (yield from may_retry(error, failures))
+
+    def on_event(event: object) -> Flow[bool]:
+        if not isinstance(event, RetryWanted):
+            return False
+        if not (yield from ask(event.error)):
+            raise event.error  # nobody to allow a retry: the step gives up
+        return True
+
+    run = 0
     while True:
         try:
-            return (yield from intercept(attempt(runs), _as_step))
+            return (yield from intercept(attempt(run), _as_step, on_event=on_event))
         except RegistryProtoError as exc:
-            runs += 1
-            if not (yield from _may_resend(WholeFailed(exc, runs))):
+            if not (yield from ask(exc)):
                 raise
-
-
-def _may_resend(question: WholeFailed) -> Flow[bool]:
-    """Put `question` to the enclosing `with_retries`: True once it has waited for a resend.
-
-    It raises the error to refuse; with no `with_retries` around, the driver answers None.
-    """
-    answer = yield Emit(question)
-    return answer is True
+            run += 1
 
 
 def _as_step(request: Request) -> Flow[Response]:
@@ -149,7 +168,8 @@ def _as_step(request: Request) -> Flow[Response]:
 
 
 def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
-    """`flow`, with its repeatable requests and `resendable` wholes retried under `policy`."""
+    """`flow`, with its repeatable requests, `resendable` wholes and `may_retry` questions
+    answered under `policy`."""
     policy = policy or RetryPolicy()
 
     def send(request: Request) -> Flow[Response]:
@@ -170,11 +190,11 @@ def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
             retry += 1
 
     def on_event(event: object) -> Flow[bool]:
-        if not isinstance(event, WholeFailed):
+        if not isinstance(event, RetryWanted):
             return False
-        if event.runs >= policy.attempts or not _worth_resending(event.error):
+        if event.failures >= policy.attempts or not _worth_retrying(event.error):
             raise event.error
-        yield from sleep(policy.delay(event.runs - 1, None))
+        yield from sleep(policy.delay(event.failures - 1, None))
         return True
 
     return intercept(flow, send, on_event=on_event)

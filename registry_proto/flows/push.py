@@ -4,7 +4,8 @@ A manifest goes out only after every blob it names is confirmed, and an index on
 child manifest, so a failed push never leaves a tag pointing at missing content.
 
 For each blob: a `HEAD` skips what the repository has; a mount borrows what another repository
-of the same registry got from this client; anything else is uploaded (see `upload.py`).
+of the same registry got from this client; anything else is uploaded (see `upload.py`), as one
+`resendable` whole that the retry policy may send again through a new session.
 """
 
 from __future__ import annotations

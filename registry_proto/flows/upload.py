@@ -9,9 +9,10 @@ repository"; protocol.md §3, §4).
   asked for, when the registry refuses a monolithic body (413), and for compression, whose
   digest is only known once the last byte is out.
 - A lost or refused chunk (transport failure, 416) is recovered by asking the session where it
-  stands (`GET <location>`) and resending from there.
+  stands (`GET <location>`) and resending from there. Whether a lost one is tried again, like
+  whether a failed blob is sent again whole, is the retry policy's decision
+  (`registry_proto._retry`).
 - A flow that fails leaves its session to whoever opened it, to abandon (`cancel_upload`).
-  Resending a failed blob whole is the retry policy's decision (`registry_proto._retry`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .._events import BlobProgress
 from .._headers import add_query, parse_upload_range, resolve_location
 from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
 from .._reference import RegistryEndpoint
+from .._retry import may_retry
 from ._common import expect
 
 __all__ = [
@@ -54,6 +56,8 @@ DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 # chunk is held in memory until sent.
 MAX_CHUNK_SIZE = 256 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
+# How often a chunk is re-sent to fit what the registry takes (413, 416): an adjustment to
+# the registry, not a retry of what may go away.
 _MAX_RECOVERIES = 3
 # Chunk bodies a registry refuses as too large are halved, down to this.
 _MIN_BODY = 1024 * 1024
@@ -183,21 +187,24 @@ def _send_chunk(
 ) -> Flow[Session]:
     """PATCH the bytes from `session.offset` up to `end`; return the advanced session.
 
-    `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer or a 416,
-    the session's own account of what it holds (`GET <location>`) says where to resume. A body
-    refused as too large (413, or a 416 that leaves the session where it was) is sent again
-    in halves, and later chunks keep to the smaller size.
+    `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer (when the
+    retry policy allows another try) or a 416, the session's own account of what it holds
+    (`GET <location>`) says where to resume. A body refused as too large (413, or a 416 that
+    leaves the session where it was) is sent again in halves, and later chunks keep to the
+    smaller size.
     """
     recoveries = 0
+    cut_off = 0
     while session.offset < end:
         body = _head(chunk(session.offset), session.max_body)
         request = _patch(session, body, key)
         try:
             response = yield from http(request)
-        except TransportFailure:
-            if recoveries == _MAX_RECOVERIES:
+        except TransportFailure as exc:
+            # The session may hold part of the chunk: a resume sends only the rest.
+            cut_off += 1
+            if not (yield from may_retry(exc, cut_off)):
                 raise
-            recoveries += 1
             session = yield from _status(session, what)
             continue
         if response.status in (413, 416) and recoveries < _MAX_RECOVERIES:

@@ -22,7 +22,7 @@ from registry_proto import (
     Unavailable,
 )
 from registry_proto import operations as ops
-from registry_proto._retry import RetryPolicy, WholeFailed, with_retries
+from registry_proto._retry import RetryPolicy, RetryWanted, with_retries
 from registry_proto.testing import FakeRegistry, PureDriver
 from tests.proto.pure_support import REGISTRY, make_image_archive
 
@@ -149,7 +149,7 @@ def test_jitter_shortens_a_backoff_by_at_most_half(retry: int, spread: float) ->
     exact = RetryPolicy().delay(retry, None)
     jittered = RetryPolicy(jitter=lambda: spread).delay(retry, None)
     assert exact == min(0.5 * 2.0**retry, 8.0)
-    assert exact / 2 < jittered <= exact
+    assert exact / 2 <= jittered <= exact
     assert jittered == pytest.approx(exact * (1 - spread / 2))
 
 
@@ -182,7 +182,7 @@ def test_a_seeded_random_source_keeps_every_wait_in_bounds() -> None:
     backoffs = [min(0.5 * 2.0**n, 8.0) for n in range(7)]
     assert len(driver.sleeps) == len(backoffs)
     for slept, backoff in zip(driver.sleeps, backoffs, strict=True):
-        assert backoff / 2 < slept <= backoff
+        assert backoff / 2 <= slept <= backoff
     assert driver.sleeps != backoffs
 
 
@@ -258,6 +258,70 @@ def test_a_chunked_blob_is_resent_whole_too() -> None:
     assert driver.sleeps == [0.5]
 
 
+def _cut_off(fake: FakeRegistry, times: int, *, after_the_bytes: bool = False) -> Handler:
+    """The fake, with the first `times` PATCHes cut off: before the registry saw them, or
+    after it took the bytes (only the answer is lost)."""
+    left = [times]
+
+    def handle(request: Request) -> Response:
+        if request.method != "PATCH" or left[0] == 0:
+            return fake.handle(request)
+        left[0] -= 1
+        if after_the_bytes:
+            fake.handle(request)
+        raise TransportFailure("connection reset by peer")
+
+    return handle
+
+
+def _push_chunks(handler: Handler, *, retries: bool = True) -> PureDriver:
+    """Push the archive in 300-byte chunks, one blob at a time; the driver, however it ended."""
+    driver = PureDriver(handler, files=FILES)
+    flow = ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", max_concurrency=1, chunk_size=300)
+    with contextlib.suppress(TransportFailure):  # the tests look at what was sent
+        driver.run(with_retries(flow) if retries else flow)
+    return driver
+
+
+def test_a_chunk_cut_off_is_resumed_where_the_session_stands() -> None:
+    fake = FakeRegistry(files=FILES)
+    driver = _push_chunks(_cut_off(fake, 1))
+    assert fake.manifest("app", "1") is not None
+    assert _sent(driver, "POST") == 3  # no new session: the old one went on
+    assert _sent(driver, "GET") == 1  # asking where it stands
+    assert driver.sleeps == [0.5]
+
+
+def test_a_chunk_whose_answer_was_lost_gets_its_blob_resent() -> None:
+    """distribution refuses the session's old state once it took the bytes: a new session."""
+    fake = FakeRegistry(files=FILES)
+    driver = _push_chunks(_cut_off(fake, 1, after_the_bytes=True))
+    assert fake.manifest("app", "1") is not None
+    assert _sent(driver, "POST") == 4
+    assert driver.sleeps == [0.5, 1.0]  # the resume, then the whole: one budget
+
+
+def test_a_chunk_cut_off_for_good_spends_the_blobs_budget_once() -> None:
+    fake = FakeRegistry(files=FILES)
+    driver = _push_chunks(_cut_off(fake, 100))
+    assert fake.manifest("app", "1") is None
+    assert _sent(driver, "PATCH") == 4  # the first try and three resumes, all of the budget
+    assert [r.method for r in fake.requests if UPLOADS in r.url] == [
+        "POST",
+        *["GET"] * 3,  # each resume asks where the session stands
+        "DELETE",  # then the session is abandoned, and the whole is not run again
+    ]
+    assert driver.sleeps == [0.5, 1.0, 2.0]
+
+
+def test_without_with_retries_a_chunk_cut_off_is_not_resumed() -> None:
+    fake = FakeRegistry(files=FILES)
+    driver = _push_chunks(_cut_off(fake, 1), retries=False)
+    assert fake.manifest("app", "1") is None
+    assert _sent(driver, "PATCH") == 1
+    assert [r.method for r in fake.requests if UPLOADS in r.url] == ["POST", "DELETE"]
+
+
 def test_without_with_retries_a_blob_is_sent_once() -> None:
     fake = FakeRegistry(files=FILES)
     fake.fail_next(503, method="PUT", path_contains=UPLOADS)
@@ -265,7 +329,7 @@ def test_without_with_retries_a_blob_is_sent_once() -> None:
     with pytest.raises(Unavailable):
         driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", max_concurrency=1))
     assert _sent(driver, "PUT") == 1
-    assert [type(e) for e in driver.events if isinstance(e, WholeFailed)] == [WholeFailed]
+    assert [type(e) for e in driver.events if isinstance(e, RetryWanted)] == [RetryWanted]
     assert driver.sleeps == []
 
 
