@@ -101,8 +101,7 @@ class AsyncDriver:
                         digest = await anyio.to_thread.run_sync(writer.close)
                     return answer.written(writer, digest)
                 if answer.keep_body:
-                    async for chunk in response.aiter_bytes():
-                        answer.add(chunk)
+                    await _read_into(answer, response)
                 return answer.response()
             finally:
                 await response.aclose()
@@ -135,6 +134,16 @@ async def _counting(
     async for chunk in chunks:
         yield chunk
         sent(chunk)
+
+
+async def _read_into(answer: Answer, response: httpx.Response) -> None:
+    """Read the body into `answer`, closing the reader at once when `answer` refuses more."""
+    chunks = response.aiter_bytes()
+    try:
+        async for chunk in chunks:
+            answer.add(chunk)
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
 
 
 async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -165,7 +166,7 @@ class Settings:
         per_registry = _per_registry(registry_credentials or {})
         return cls(
             per_registry=per_registry,
-            retry=RetryPolicy(attempts=retries + 1),
+            retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
             timeout=timeout,
             tls=_ssl_context(verify, client_cert),

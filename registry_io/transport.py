@@ -25,6 +25,7 @@ from registry_proto import (
     Headers,
     Request,
     Response,
+    ResponseTooLarge,
     TransportFailure,
 )
 
@@ -86,7 +87,7 @@ class Answer:
     def add(self, chunk: bytes) -> None:
         self._size += len(chunk)
         if self._size > self._limit:
-            raise TransportFailure(f"response body larger than {self._limit} bytes")
+            raise ResponseTooLarge(f"response body larger than {self._limit} bytes")
         self._parts.append(chunk)
 
     def response(self) -> Response:

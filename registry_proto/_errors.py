@@ -6,6 +6,7 @@
     ├── ArchiveWriteError        a pulled image's archive cannot be written
     ├── RegistryError            the registry answered with an error (one subclass per code)
     ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
+    │   └── ResponseTooLarge     an answer over the size the request allows (never retried)
     └── TransportFailure         the connection failed (thrown into flows by the drivers)
 
 The contract: driving any flow with any sequence of responses ends in a result or one of these
@@ -39,6 +40,7 @@ __all__ = [
     "RegistryError",
     "RegistryProtoError",
     "RemoteProtocolError",
+    "ResponseTooLarge",
     "ScopeDenied",
     "ServerError",
     "SizeInvalid",
@@ -71,6 +73,13 @@ class ArchiveWriteError(RegistryProtoError):
 
 class RemoteProtocolError(RegistryProtoError):
     """The registry's answer breaks the protocol (missing or malformed headers, loops)."""
+
+
+class ResponseTooLarge(RemoteProtocolError):
+    """An answer's body exceeds the request's `max_response_bytes`.
+
+    The drivers stop reading at the cap. Not retried: the same request gets the same answer.
+    """
 
 
 class DigestMismatch(RemoteProtocolError):

@@ -22,8 +22,10 @@ def intercept(
 ) -> Flow[T]:
     """`flow`, with each `Request` it yields answered by the sub-flow `send(request)`.
 
-    `on_event` sees each emitted event first and returns True to swallow it. Errors the driver
-    throws in reach the wrapped flow; closing the wrapper closes it.
+    `on_event` sees each emitted event first and returns True to swallow it; the flow's `Emit`
+    is then answered with True (a driver answers None), so a flow can tell that a wrapper took
+    it. Errors the driver or a handler raises reach the wrapped flow; closing the wrapper closes
+    it.
     """
     value: Any = None
     error: BaseException | None = None
@@ -48,7 +50,7 @@ def intercept(
                     and on_event is not None
                     and (yield from on_event(effect.event))
                 ):
-                    value = None
+                    value = True
                 else:
                     value = yield effect
             except Exception as exc:  # handed on to the wrapped flow, which decides

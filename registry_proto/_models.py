@@ -148,6 +148,9 @@ class Request:
 
     `progress_key`, when set, asks the driver to report the body's bytes as they are sent
     (as `BlobProgress(progress_key, sent, total)` events), if anyone listens.
+
+    `resent_whole` marks a request that is one step of a larger whole (a blob's upload) which
+    the retry wrapper re-sends whole after a failure; drivers ignore it.
     """
 
     method: str
@@ -157,6 +160,7 @@ class Request:
     response_body: Literal["bytes", "discard"] | FileSink = "bytes"
     max_response_bytes: int = 16 * 1024 * 1024
     progress_key: str | None = None
+    resent_whole: bool = False
 
     def with_headers(self, headers: Headers) -> Request:
         """A copy of this request with `headers` instead of its own."""

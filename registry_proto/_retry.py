@@ -1,50 +1,82 @@
-"""Retrying transient failures, as a wrapper around any flow (docs/protocol.md §8.3).
+"""Retrying what may go away, as a wrapper around any flow (docs/protocol.md §8.3).
 
-Retried: connections that broke or timed out (not ones that could not be made at all), 429
-(waiting as long as `Retry-After` asks, within a cap), and the 502, 503 and 504 of an
-overloaded registry or proxy. Only requests that can safely be repeated are retried here:
-reads, deletes, manifest puts, and bodiless `POST`s that open an upload. Nothing that ends or
-feeds an upload session is: distribution appends blindly, so the upload flow recovers on its
-own and a blob that failed is sent again whole, through a new session. Other statuses, 500
-among them, are answers, not accidents, and are left to the flow.
+`with_retries` makes every retry decision, under one `RetryPolicy`:
+
+- A request that can safely be repeated (reads, deletes, manifest puts, a bodiless `POST`
+  that opens an upload) is repeated after a broken connection (not one that could not be made
+  at all), 408, 429 (waiting as long as `Retry-After` asks, within a cap), and the 502, 503 and
+  504 of an overloaded registry or proxy.
+- A blob is re-sent whole, through a new upload session, after those same failures or after
+  the registry lost its session. distribution appends upload bodies blindly, so no request that
+  feeds or ends a session is repeated by itself: the flow marks the upload `resendable` and the
+  wrapper decides whether it runs again. A step that can recover on its own (a chunk cut off
+  mid-way is resumed where the session stands) asks first too (`may_retry`), and its tries
+  count against the blob's.
+
+Everything else is an answer, not an accident, and is left to the flow: any other 4xx, a 500,
+an answer over the size the request allows (`ResponseTooLarge`). Either way a request or a blob
+is tried at most `RetryPolicy.attempts` times in all.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ._effects import Flow, http, sleep
-from ._errors import ConnectFailure, TransportFailure
+from ._effects import Emit, Flow, http, sleep
+from ._errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    ConnectFailure,
+    RegistryError,
+    RegistryProtoError,
+    TransportFailure,
+)
 from ._intercept import intercept
 from ._models import EmptyBody, Request, Response
 
-__all__ = ["RetryPolicy", "with_retries"]
+__all__ = ["RetryPolicy", "RetryWanted", "may_retry", "resendable", "with_retries"]
 
 T = TypeVar("T")
 
-_TRANSIENT = frozenset({429, 502, 503, 504})
+# 408 Request Timeout and 429 Too Many Requests are the only 4xx worth asking again.
+_TRANSIENT = frozenset({408, 429, 502, 503, 504})
+
+
+def _no_jitter() -> float:
+    """The default jitter source: always 0, so that waits are exactly the backoff."""
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How often and how long to retry: `attempts` in all, waiting `base_delay * 2**n` seconds
-    between them (at most `max_delay`), or what `Retry-After` says (at most `max_retry_after`).
+    (at most `max_delay`) before retry `n`, or what `Retry-After` says (at most
+    `max_retry_after`).
+
+    `jitter` returns a number in [0, 1) that shortens each backoff by up to half, so that
+    clients failing together do not retry together. The core has no randomness of its own:
+    the clients pass `random.random`, and the default keeps waits exact.
     """
 
     attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 60.0
+    jitter: Callable[[], float] = _no_jitter
 
-    def delay(self, attempt: int, response: Response | None) -> float:
-        """Seconds to wait before retry number `attempt` (0 for the first retry)."""
+    def delay(self, retry: int, response: Response | None) -> float:
+        """Seconds to wait before retry number `retry` (0 for the first retry)."""
         if response is not None:
             asked = _retry_after(response)
             if asked is not None:
-                return min(asked, self.max_retry_after)
-        return min(self.base_delay * 2.0**attempt, self.max_delay)
+                return min(asked, self.max_retry_after)  # the registry's word, not jittered
+        backoff = min(self.base_delay * 2.0**retry, self.max_delay)
+        spread = min(max(self.jitter(), 0.0), 1.0)
+        return backoff * (1.0 - spread / 2)
 
 
 def _retry_after(response: Response) -> float | None:
@@ -57,6 +89,9 @@ def _retry_after(response: Response) -> float | None:
 
 
 def _repeatable(request: Request) -> bool:
+    """Whether `request` may be sent again by itself."""
+    if request.resent_whole:
+        return False
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return True
     if request.method == "POST":
@@ -66,25 +101,100 @@ def _repeatable(request: Request) -> bool:
     return False
 
 
+def _worth_retrying(error: RegistryProtoError) -> bool:
+    """Failures a flow may try again after: a broken connection, an overloaded registry, an
+    upload session the registry lost or no longer accepts."""
+    if isinstance(error, TransportFailure):
+        return not isinstance(error, ConnectFailure)
+    if isinstance(error, BlobUploadUnknown | BlobUploadInvalid):
+        return True
+    return isinstance(error, RegistryError) and error.status in _TRANSIENT
+
+
+@dataclass(frozen=True, slots=True)
+class RetryWanted:
+    """A try failed with `error`, the `failures`-th to fail: the question a flow puts to the
+    enclosing `with_retries`, which answers by sleeping (try again) or by raising `error`."""
+
+    error: RegistryProtoError
+    failures: int
+
+
+def may_retry(error: RegistryProtoError, failures: int) -> Flow[bool]:
+    """Ask the enclosing `with_retries` whether to try again after `error`, the `failures`-th
+    failure of what is being tried: True once it has waited. It raises `error` to refuse;
+    with no `with_retries` around, the driver answers None, and this False.
+
+    Inside a `resendable` whole, `failures` is the whole's count, not the caller's.
+    """
+    answer = yield Emit(RetryWanted(error, failures))
+    return answer is True
+
+
+def resendable(attempt: Callable[[int], Flow[T]]) -> Flow[T]:
+    """Run `attempt(0)`; after a failure, `attempt(1)`, and so on, as long as the enclosing
+    `with_retries` lets the whole run again (without one, it runs once).
+
+    None of its requests is repeated by itself: the whole is the unit of retry. Every failure
+    within it counts against one budget, those its steps recover from (`may_retry` inside, such
+    as a resumed chunk) as well as whole runs.
+    """
+    failures = 0
+
+    def ask(error: RegistryProtoError) -> Flow[bool]:
+        nonlocal failures
+        failures += 1
+        return (yield from may_retry(error, failures))
+
+    def on_event(event: object) -> Flow[bool]:
+        if not isinstance(event, RetryWanted):
+            return False
+        if not (yield from ask(event.error)):
+            raise event.error  # nobody to allow a retry: the step gives up
+        return True
+
+    run = 0
+    while True:
+        try:
+            return (yield from intercept(attempt(run), _as_step, on_event=on_event))
+        except RegistryProtoError as exc:
+            if not (yield from ask(exc)):
+                raise
+            run += 1
+
+
+def _as_step(request: Request) -> Flow[Response]:
+    return (yield from http(dataclasses.replace(request, resent_whole=True)))
+
+
 def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
-    """`flow`, with transient failures of its repeatable requests retried under `policy`."""
+    """`flow`, with its repeatable requests, `resendable` wholes and `may_retry` questions
+    answered under `policy`."""
     policy = policy or RetryPolicy()
 
     def send(request: Request) -> Flow[Response]:
         if not _repeatable(request):
             return (yield from http(request))
-        attempt = 0
+        retry = 0
         while True:
             try:
                 response = yield from http(request)
             except TransportFailure as exc:
-                if isinstance(exc, ConnectFailure) or attempt + 1 >= policy.attempts:
+                if isinstance(exc, ConnectFailure) or retry + 1 >= policy.attempts:
                     raise
-                yield from sleep(policy.delay(attempt, None))
+                yield from sleep(policy.delay(retry, None))
             else:
-                if response.status not in _TRANSIENT or attempt + 1 >= policy.attempts:
+                if response.status not in _TRANSIENT or retry + 1 >= policy.attempts:
                     return response
-                yield from sleep(policy.delay(attempt, response))
-            attempt += 1
+                yield from sleep(policy.delay(retry, response))
+            retry += 1
 
-    return intercept(flow, send)
+    def on_event(event: object) -> Flow[bool]:
+        if not isinstance(event, RetryWanted):
+            return False
+        if event.failures >= policy.attempts or not _worth_retrying(event.error):
+            raise event.error
+        yield from sleep(policy.delay(event.failures - 1, None))
+        return True
+
+    return intercept(flow, send, on_event=on_event)

@@ -46,7 +46,7 @@ from ._effects import (
     TempFile,
     WriteFile,
 )
-from ._errors import TarReadError, TransportFailure, ValidationError
+from ._errors import ResponseTooLarge, TarReadError, TransportFailure, ValidationError
 from ._manifest import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from ._models import (
     Body,
@@ -1132,7 +1132,7 @@ class PureDriver:
         if request.response_body == "discard":
             body = b""
         elif len(body) > request.max_response_bytes:
-            raise TransportFailure(f"response body larger than {request.max_response_bytes} bytes")
+            raise ResponseTooLarge(f"response body larger than {request.max_response_bytes} bytes")
         return dataclasses.replace(response, body=body, received_at=self.clock)
 
 

@@ -34,7 +34,7 @@ from .push import (
     push_image,
     push_index,
 )
-from .upload import Session, start_session, try_mount, upload_chunked, upload_monolithic
+from .upload import Session, finish_upload, start_session, try_mount, upload_chunked
 from .version import ApiVersion, check_api_version
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "copy_image",
     "delete_manifest",
     "download_blob",
+    "finish_upload",
     "get_blob",
     "get_image_info",
     "get_manifest",
@@ -85,5 +86,4 @@ __all__ = [
     "tags_pager",
     "try_mount",
     "upload_chunked",
-    "upload_monolithic",
 ]

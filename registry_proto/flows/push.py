@@ -4,7 +4,8 @@ A manifest goes out only after every blob it names is confirmed, and an index on
 child manifest, so a failed push never leaves a tag pointing at missing content.
 
 For each blob: a `HEAD` skips what the repository has; a mount borrows what another repository
-of the same registry got from this client; anything else is uploaded (see `upload.py`).
+of the same registry got from this client; anything else is uploaded (see `upload.py`), as one
+`resendable` whole that the retry policy may send again through a new session.
 """
 
 from __future__ import annotations
@@ -12,16 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._auth import declare_scopes
-from .._effects import Flow, emit, parallel, sleep
-from .._errors import (
-    BlobUploadInvalid,
-    BlobUploadUnknown,
-    ConnectFailure,
-    RegistryError,
-    TooManyRequests,
-    TransportFailure,
-    ValidationError,
-)
+from .._effects import Flow, emit, parallel
+from .._errors import RegistryError, RegistryProtoError, ValidationError
 from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
 from .._manifest import (
     OCI_CONFIG,
@@ -33,16 +26,17 @@ from .._manifest import (
 )
 from .._models import Body, BytesBody, FileSlice
 from .._reference import RegistryEndpoint
+from .._retry import resendable
 from .blobs import blob_exists, cancel_upload
 from .manifests import put_manifest
 from .upload import (
     DEFAULT_CHUNK_SIZE,
     Session,
     compress_upload,
+    finish_upload,
     start_session,
     try_mount,
     upload_chunked,
-    upload_monolithic,
 )
 
 __all__ = [
@@ -62,8 +56,6 @@ __all__ = [
 DEFAULT_MAX_CONCURRENCY = 6
 COMPRESSIONS = ("gzip", "zstd")
 _COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
-_RETRY_BASE = 0.5
-_RETRY_CAP = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +65,14 @@ class PushOptions:
     `chunk_size`: None sends each blob in one request (falling back to chunks when the
     registry refuses a body that large); a number always sends chunks of about that size.
     `compression`: None keeps layers as they are; `"gzip"` or `"zstd"` compresses the
-    uncompressed ones while they stream. `blob_attempts`: how often a blob is sent whole
-    before a transient failure (connection, 429, 502-504, a lost session) is given up on.
+    uncompressed ones while they stream. A blob that fails is sent again whole as often as
+    the retry policy allows (see `registry_proto._retry`).
     """
 
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     chunk_size: int | None = None
     compression: str | None = None
     mount: bool = True
-    blob_attempts: int = 3
 
     def __post_init__(self) -> None:
         if self.compression is not None and self.compression not in COMPRESSIONS:
@@ -183,37 +174,39 @@ def push_blob(
                 state.remember(endpoint, target.digest, repository)
                 yield from emit(BlobMounted(target.digest, target.size, holder))
                 return target
-    attempt = 1
-    while True:
-        try:
-            if session is None:
-                session = yield from start_session(endpoint, repository, source.digest)
-            target = yield from _transfer(
-                endpoint, repository, session, blob, codec, options, state
-            )
-            break
-        except (RegistryError, TransportFailure) as exc:
-            if attempt >= options.blob_attempts or not _transient(exc):
-                raise
-            # The session may hold part of the blob: start over with a new one.
-            if session is not None:
-                yield from cancel_upload(session.location)
-            session = None
-            yield from sleep(min(_RETRY_CAP, _RETRY_BASE * 2.0**attempt))
-            attempt += 1
+
+    def attempt(run: int) -> Flow[Descriptor]:
+        # A declined mount's session serves the first run; a resend opens a new one.
+        offered = session if run == 0 else None
+        return _send_whole(endpoint, repository, offered, blob, codec, options, state)
+
+    target = yield from resendable(attempt)
     state.remember(endpoint, target.digest, repository)
     yield from emit(BlobUploaded(source.digest, target.digest, target.size))
     return target
 
 
-def _transient(exc: RegistryError | TransportFailure) -> bool:
-    """Failures worth re-sending a whole blob for (docs/protocol.md §8.3): the connection, an
-    overloaded registry, a session the registry lost."""
-    if isinstance(exc, ConnectFailure):
-        return False
-    if isinstance(exc, TransportFailure | TooManyRequests | BlobUploadInvalid | BlobUploadUnknown):
-        return True
-    return exc.status in (502, 503, 504)
+def _send_whole(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    session: Session | None,
+    blob: BlobUpload,
+    codec: str | None,
+    options: PushOptions,
+    state: PushState,
+) -> Flow[Descriptor]:
+    """Send the blob through `session` (a new one when None): one run of its upload.
+
+    A session that failed is abandoned: it may hold part of the blob, or bytes that can never
+    match its digest.
+    """
+    if session is None:
+        session = yield from start_session(endpoint, repository, blob.descriptor.digest)
+    try:
+        return (yield from _transfer(endpoint, repository, session, blob, codec, options, state))
+    except RegistryProtoError:
+        yield from cancel_upload(session.location)
+        raise
 
 
 def _transfer(
@@ -264,7 +257,7 @@ def _upload(
         )
         return
     try:
-        yield from upload_monolithic(session, digest, body.length, body, key=digest, what=what)
+        yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
     except RegistryError as exc:
         if exc.status != 413:
             raise

@@ -9,7 +9,10 @@ repository"; docs/protocol.md §3, §4).
   asked for, when the registry refuses a monolithic body (413), and for compression, whose
   digest is only known once the last byte is out.
 - A lost or refused chunk (transport failure, 416) is recovered by asking the session where it
-  stands (`GET <location>`) and resending from there.
+  stands (`GET <location>`) and resending from there. Whether a lost one is tried again, like
+  whether a failed blob is sent again whole, is the retry policy's decision
+  (`registry_proto._retry`).
+- A flow that fails leaves its session to whoever opened it, to abandon (`cancel_upload`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ from .._effects import Flow, emit, http, offload, read_file
 from .._errors import (
     DigestInvalid,
     DigestMismatch,
-    RegistryError,
-    RemoteProtocolError,
     TarReadError,
     TransportFailure,
     ValidationError,
@@ -36,18 +37,18 @@ from .._events import BlobProgress
 from .._headers import add_query, parse_upload_range, resolve_location
 from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
 from .._reference import RegistryEndpoint
+from .._retry import may_retry
 from ._common import expect
-from .blobs import cancel_upload
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
     "Session",
     "compress_upload",
+    "finish_upload",
     "start_session",
     "try_mount",
     "upload_chunked",
-    "upload_monolithic",
 ]
 
 DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
@@ -55,6 +56,8 @@ DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 # chunk is held in memory until sent.
 MAX_CHUNK_SIZE = 256 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
+# How often a chunk is re-sent to fit what the registry takes (413, 416): an adjustment to
+# the registry, not a retry of what may go away.
 _MAX_RECOVERIES = 3
 # Chunk bodies a registry refuses as too large are halved, down to this.
 _MIN_BODY = 1024 * 1024
@@ -126,7 +129,7 @@ def try_mount(
     return False, _session_from(request, response)
 
 
-def _finish(session: Session, digest: str, body: Body, size: int, key: str) -> Request:
+def _finish(session: Session, digest: str, body: Body, key: str) -> Request:
     headers = {"Content-Type": _OCTET_STREAM, "Content-Length": str(body.length)}
     if body.length and session.offset:
         headers["Content-Range"] = f"{session.offset}-{session.offset + body.length - 1}"
@@ -139,15 +142,17 @@ def _finish(session: Session, digest: str, body: Body, size: int, key: str) -> R
     )
 
 
-def _close(session: Session, digest: str, body: Body, size: int, key: str, what: str) -> Flow[None]:
-    """The final `PUT ?digest=`: the registry checks the whole blob against `digest`."""
-    request = _finish(session, digest, body, size, key)
+def finish_upload(
+    session: Session, digest: str, body: Body, size: int, *, key: str, what: str
+) -> Flow[None]:
+    """The closing `PUT ?digest=`, carrying `body`: the whole blob (a monolithic upload), its
+    last bytes, or nothing. The registry checks all `size` bytes against `digest`."""
+    request = _finish(session, digest, body, key)
     try:
         response = yield from http(request)
         expect(response, request, 201, context=f"uploading {what} ({size} bytes)")
     except DigestInvalid as exc:
-        # The session already holds the bytes, so it can never succeed: drop it.
-        yield from cancel_upload(session.location)
+        # The session holds bytes that can never match: the caller abandons it.
         raise DigestInvalid(
             f"the registry refused {what}: its content does not match digest {digest} "
             f"(HTTP {exc.status})",
@@ -159,13 +164,6 @@ def _close(session: Session, digest: str, body: Body, size: int, key: str, what:
     stored = response.headers.get("Docker-Content-Digest")
     if stored is not None and stored.strip() != digest:
         raise DigestMismatch(f"the registry stored {what} as {stored.strip()}, not {digest}")
-
-
-def upload_monolithic(
-    session: Session, digest: str, size: int, body: Body, *, key: str, what: str
-) -> Flow[None]:
-    """Send the whole blob in the session's closing `PUT`."""
-    yield from _close(session, digest, body, size, key, what)
 
 
 def _patch(session: Session, body: Body, key: str) -> Request:
@@ -189,21 +187,24 @@ def _send_chunk(
 ) -> Flow[Session]:
     """PATCH the bytes from `session.offset` up to `end`; return the advanced session.
 
-    `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer or a 416,
-    the session's own account of what it holds (`GET <location>`) says where to resume. A body
-    refused as too large (413, or a 416 that leaves the session where it was) is sent again
-    in halves, and later chunks keep to the smaller size.
+    `chunk(offset)` describes the bytes from `offset` to `end`. After a lost answer (when the
+    retry policy allows another try) or a 416, the session's own account of what it holds
+    (`GET <location>`) says where to resume. A body refused as too large (413, or a 416 that
+    leaves the session where it was) is sent again in halves, and later chunks keep to the
+    smaller size.
     """
     recoveries = 0
+    cut_off = 0
     while session.offset < end:
         body = _head(chunk(session.offset), session.max_body)
         request = _patch(session, body, key)
         try:
             response = yield from http(request)
-        except TransportFailure:
-            if recoveries == _MAX_RECOVERIES:
+        except TransportFailure as exc:
+            # The session may hold part of the chunk: a resume sends only the rest.
+            cut_off += 1
+            if not (yield from may_retry(exc, cut_off)):
                 raise
-            recoveries += 1
             session = yield from _status(session, what)
             continue
         if response.status in (413, 416) and recoveries < _MAX_RECOVERIES:
@@ -268,7 +269,7 @@ def upload_chunked(
         piece = functools.partial(_piece, source, end=end)
         session = yield from _send_chunk(session, piece, end, key, what)
         yield from emit(BlobProgress(key, session.offset, size))
-    yield from _close(session, digest, EmptyBody(), size, key, what)
+    yield from finish_upload(session, digest, EmptyBody(), size, key=key, what=what)
 
 
 def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
@@ -317,7 +318,7 @@ def compress_upload(
 
     Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
     read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
-    bytes are hashed on the way and must match `diff_id`, or the upload is abandoned.
+    bytes are hashed on the way and must match `diff_id`.
     """
     encoder = _Encoder(codec)
     raw_hash, out_hash = hashlib.sha256(), hashlib.sha256()
@@ -325,37 +326,35 @@ def compress_upload(
     pending = b""
     sent = 0
     read = 0
-    try:
-        while read < source.length:
-            data = yield from read_file(
-                source.path, source.offset + read, min(_READ_SIZE, source.length - read)
+    while read < source.length:
+        data = yield from read_file(
+            source.path, source.offset + read, min(_READ_SIZE, source.length - read)
+        )
+        if not data:
+            raise TarReadError(f"{source.path} ended early: it changed while being read")
+        read += len(data)
+        yield from offload(raw_hash.update, data)
+        pending += yield from offload(encoder.compress, data)
+        while len(pending) >= step:
+            chunk, pending = pending[:step], pending[step:]
+            yield from offload(out_hash.update, chunk)
+            session = yield from _send_chunk(
+                session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
             )
-            if not data:
-                raise TarReadError(f"{source.path} ended early: it changed while being read")
-            read += len(data)
-            yield from offload(raw_hash.update, data)
-            pending += yield from offload(encoder.compress, data)
-            while len(pending) >= step:
-                chunk, pending = pending[:step], pending[step:]
-                yield from offload(out_hash.update, chunk)
-                session = yield from _send_chunk(
-                    session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
-                )
-                sent += len(chunk)
-                yield from emit(BlobProgress(key, read, source.length))
-        pending += encoder.flush()
-        actual = "sha256:" + raw_hash.hexdigest()
-        if actual != diff_id:
-            raise TarReadError(
-                f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
-                f"{diff_id} its image config records"
-            )
-    except (RegistryError, RemoteProtocolError, TransportFailure, TarReadError):
-        yield from cancel_upload(session.location)
-        raise
+            sent += len(chunk)
+            yield from emit(BlobProgress(key, read, source.length))
+    pending += encoder.flush()
+    actual = "sha256:" + raw_hash.hexdigest()
+    if actual != diff_id:
+        raise TarReadError(
+            f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
+            f"{diff_id} its image config records"
+        )
     yield from offload(out_hash.update, pending)
     digest = "sha256:" + out_hash.hexdigest()
-    yield from _close(session, digest, BytesBody(pending), sent + len(pending), key, what)
+    yield from finish_upload(
+        session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
+    )
     return digest, sent + len(pending)
 
 

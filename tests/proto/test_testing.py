@@ -23,6 +23,7 @@ from registry_proto import (
     ManifestUnknown,
     Request,
     Response,
+    ResponseTooLarge,
     TarReadError,
     TransportFailure,
     emit,
@@ -621,7 +622,7 @@ def test_response_body_options() -> None:
         yield from http(Request(method="GET", url=f"{BASE}/v2/", max_response_bytes=1))
         return b"unreachable"
 
-    with pytest.raises(TransportFailure, match="larger than 1 bytes"):
+    with pytest.raises(ResponseTooLarge, match="larger than 1 bytes"):
         PureDriver(FakeRegistry().handle).run(flow())
 
 
