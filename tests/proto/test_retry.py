@@ -14,6 +14,7 @@ from registry_proto import (
 from registry_proto import operations as ops
 from registry_proto._retry import RetryPolicy, with_retries
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive
 
 ARCHIVE = "image.tar"
@@ -21,8 +22,9 @@ FILES = {ARCHIVE: make_image_archive([b"layer one " * 100, b"layer two " * 100])
 
 
 def test_overload_is_retried_with_backoff() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(503, method="GET", path_contains="/tags/list", times=2)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, method="GET", path_contains="/tags/list", times=2)
     driver = PureDriver(fake.handle)
     with pytest.raises(Exception) as caught:  # noqa: PT011 - the repository does not exist
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -32,8 +34,9 @@ def test_overload_is_retried_with_backoff() -> None:
 
 def test_retry_after_is_honoured_within_a_cap() -> None:
     for asked, waited in (("7", 7.0), ("3600", 60.0), ("Wed, 21 Oct 2026 07:28:00 GMT", 0.5)):
-        fake = FakeRegistry()
-        fake.fail_next(429, path_contains="/tags/list", headers={"Retry-After": asked})
+        faults = Faults()
+        fake = FakeRegistry(faults=faults)
+        faults.fail_next(429, path_contains="/tags/list", headers={"Retry-After": asked})
         driver = PureDriver(fake.handle)
         with pytest.raises(Exception):  # noqa: B017, PT011 - NAME_UNKNOWN once through
             driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -41,8 +44,9 @@ def test_retry_after_is_honoured_within_a_cap() -> None:
 
 
 def test_attempts_run_out() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(503, times=10)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, times=10)
     driver = PureDriver(fake.handle)
     with pytest.raises(Unavailable):
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b"), RetryPolicy(attempts=3)))
@@ -51,8 +55,9 @@ def test_attempts_run_out() -> None:
 
 
 def test_a_500_is_an_answer_not_an_accident() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(500)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(500)
     driver = PureDriver(fake.handle)
     with pytest.raises(Exception):  # noqa: B017, PT011
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -85,8 +90,9 @@ def test_broken_connections_are_retried_but_refused_ones_are_not() -> None:
 
 def test_blob_bodies_are_not_retried_by_request_but_whole() -> None:
     """A 503 on the PUT that carries a layer re-sends that blob through a new session."""
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(503, method="PUT", path_contains="/blobs/uploads/")
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(503, method="PUT", path_contains="/blobs/uploads/")
     driver = PureDriver(fake.handle, files=FILES)
     digest = driver.run(
         with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", max_concurrency=1))
@@ -101,8 +107,9 @@ def test_blob_bodies_are_not_retried_by_request_but_whole() -> None:
 
 
 def test_a_blob_that_keeps_failing_fails_the_push_without_a_manifest() -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(502, method="PUT", path_contains="/blobs/uploads/", times=50)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(502, method="PUT", path_contains="/blobs/uploads/", times=50)
     driver = PureDriver(fake.handle, files=FILES)
     with pytest.raises(Exception) as caught:  # noqa: PT011
         driver.run(with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1")))
