@@ -20,9 +20,9 @@ from registry_proto.operations import PushArgs, PushContext
 
 from ._driver import SyncDriver
 from ._host import host_platform
-from ._settings import DEFAULT_TIMEOUT, USER_AGENT, Authenticators, ClientOptions, Settings
+from ._settings import Authenticators, ClientOptions, Settings
 
-__all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "RegistryClient"]
+__all__ = ["RegistryClient"]
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from .archive import (
     split_original_tag,
 )
 from .blobs import blob_exists, cancel_upload, download_blob, get_blob
-from .catalog import Paginator, list_repositories, list_tags, repositories_pager, tags_pager
+from .catalog import Paginator, repositories_pager, tags_pager
 from .copy import Location, copy_image
 from .info import ImageInfo, LayerInfo, PlatformManifest, get_image_info, parse_platform
 from .manifests import (
@@ -67,8 +67,6 @@ __all__ = [
     "get_manifest",
     "image_to_push",
     "index_to_push",
-    "list_repositories",
-    "list_tags",
     "parse_platform",
     "pull_image",
     "push_all_original_tags",

@@ -26,11 +26,10 @@ from registry_proto import (
     ValidationError,
 )
 from tests.integration.adapters import ADAPTERS, call
-from tests.integration.images import skopeo_inspect, verify_pushed_image
+from tests.integration.images import OCI_INDEX, skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_push import fixture_path
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
