@@ -24,22 +24,18 @@ from .manifests import (
 )
 from .pull import PullResult, pull_image
 from .push import (
-    BlobUpload,
     ImageToPush,
     IndexToPush,
     ManifestToPush,
     PushOptions,
     PushState,
-    push_blob,
     push_image,
     push_index,
 )
-from .upload import Session, start_session, try_mount, upload_chunked, upload_monolithic
 from .version import ApiVersion, check_api_version
 
 __all__ = [
     "ApiVersion",
-    "BlobUpload",
     "FetchedManifest",
     "ImageInfo",
     "ImageToPush",
@@ -54,7 +50,6 @@ __all__ = [
     "PushResult",
     "PushState",
     "Selection",
-    "Session",
     "blob_exists",
     "cancel_upload",
     "check_api_version",
@@ -71,7 +66,6 @@ __all__ = [
     "pull_image",
     "push_all_original_tags",
     "push_archive",
-    "push_blob",
     "push_image",
     "push_index",
     "push_original_tag",
@@ -79,9 +73,5 @@ __all__ = [
     "repositories_pager",
     "resolve_digest",
     "split_original_tag",
-    "start_session",
     "tags_pager",
-    "try_mount",
-    "upload_chunked",
-    "upload_monolithic",
 ]

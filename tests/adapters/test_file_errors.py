@@ -25,13 +25,9 @@ from registry_proto import (
     Request,
     TarReadError,
     TransportFailure,
-    decompressed,
     http,
-    move_file,
-    read_file,
-    temp_file,
-    write_file,
 )
+from registry_proto._effects import decompressed, move_file, read_file, temp_file, write_file
 from registry_proto.testing import FakeRegistry, PureDriver
 from registry_sync._driver import SyncDriver
 from tests.adapters.mock_registry import MockRegistry

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_proto import DigestMismatch, Request, Response, read_archive
+from registry_proto import DigestMismatch, Request, Response
 from registry_proto import operations as ops
+from registry_proto._archive import read_archive
 from registry_proto.testing import FakeRegistry, PureDriver
 from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive, sha256

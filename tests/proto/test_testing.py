@@ -25,13 +25,10 @@ from registry_proto import (
     Response,
     TarReadError,
     TransportFailure,
-    emit,
     http,
     parallel,
-    read_file,
-    sleep,
 )
-from registry_proto._effects import decompressed, offload
+from registry_proto._effects import decompressed, emit, offload, read_file, sleep
 from registry_proto._errors import error_from_response
 from registry_proto._headers import parse_link_next
 from registry_proto._manifest import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
