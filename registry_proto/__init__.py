@@ -4,17 +4,13 @@ Every registry conversation is written here once, as a generator *flow* that yie
 (`Request`, `Sleep`, `Parallel`, `Emit`, `ReadFile`) and receives their results. This package
 performs no I/O of any kind: no sockets, files, clocks, threads or event loops. The drivers in
 `registry_async` (asyncio and trio) and `registry_sync` (blocking) perform the effects.
+
+Exported here is what a driver performs and what clients and users meet: the effects and the
+requests, responses and bodies they carry, the errors, the push events, `RegistryEndpoint` and
+`Platform`, and `http` and `parallel` for writing a flow of one's own. The public operations
+are in `registry_proto.operations`, whole conversations in `registry_proto.flows`.
 """
 
-from ._archive import (
-    ArchiveEntry,
-    ArchiveImage,
-    ArchiveIndex,
-    ImageArchive,
-    LayerSource,
-    Platform,
-    read_archive,
-)
 from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
     Decompress,
@@ -29,17 +25,8 @@ from ._effects import (
     Sleep,
     TempFile,
     WriteFile,
-    decompressed,
-    emit,
     http,
-    move_file,
-    offload,
     parallel,
-    read_file,
-    remove_file,
-    sleep,
-    temp_file,
-    write_file,
 )
 from ._errors import (
     ArchiveWriteError,
@@ -82,25 +69,14 @@ from ._events import (
     ManifestPushed,
     PushEvent,
 )
-from ._manifest import Descriptor, ImageManifest
 from ._models import Body, BytesBody, EmptyBody, FileSink, FileSlice, Headers, Request, Response
-from ._reference import (
-    ImageReference,
-    RegistryEndpoint,
-    parse_reference,
-    validate_digest,
-    validate_reference,
-    validate_repository,
-    validate_tag,
-)
+from ._platform import Platform
+from ._reference import RegistryEndpoint
 from ._retry import RetryPolicy, with_retries
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArchiveEntry",
-    "ArchiveImage",
-    "ArchiveIndex",
     "ArchiveWriteError",
     "Authenticator",
     "BlobMounted",
@@ -117,7 +93,6 @@ __all__ = [
     "Decompress",
     "DeletesDisabled",
     "Denied",
-    "Descriptor",
     "DigestInvalid",
     "DigestMismatch",
     "Effect",
@@ -128,10 +103,6 @@ __all__ = [
     "FileSlice",
     "Flow",
     "Headers",
-    "ImageArchive",
-    "ImageManifest",
-    "ImageReference",
-    "LayerSource",
     "ManifestBlobUnknown",
     "ManifestInvalid",
     "ManifestPushed",
@@ -169,23 +140,8 @@ __all__ = [
     "ValidationError",
     "WriteFile",
     "__version__",
-    "decompressed",
-    "emit",
     "http",
-    "move_file",
-    "offload",
     "parallel",
-    "parse_reference",
-    "read_archive",
-    "read_file",
-    "remove_file",
-    "sleep",
-    "temp_file",
-    "validate_digest",
-    "validate_reference",
-    "validate_repository",
-    "validate_tag",
     "with_auth",
     "with_retries",
-    "write_file",
 ]

@@ -115,10 +115,6 @@ class ArchiveIndex:
     data: bytes
     children: tuple[StoredManifest | None, ...]
 
-    @property
-    def complete(self) -> bool:
-        return all(child is not None for child in self.children)
-
 
 @dataclass(frozen=True, slots=True)
 class ArchiveEntry:

@@ -12,7 +12,6 @@ from ._reference import validate_digest
 
 __all__ = [
     "DOCKER_CONFIG",
-    "DOCKER_LAYER_GZIP",
     "DOCKER_LAYER_TAR",
     "DOCKER_MANIFEST",
     "DOCKER_MANIFEST_LIST",
@@ -34,7 +33,6 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
-DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"

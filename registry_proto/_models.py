@@ -57,10 +57,6 @@ class Headers:
         kept = tuple((k, v) for k, v in self.items if k.lower() != wanted)
         return Headers((*kept, (name, value)))
 
-    def without(self, name: str) -> Headers:
-        wanted = name.lower()
-        return Headers(tuple((k, v) for k, v in self.items if k.lower() != wanted))
-
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 

@@ -12,7 +12,7 @@ from .archive import (
     split_original_tag,
 )
 from .blobs import blob_exists, cancel_upload, download_blob, get_blob
-from .catalog import Paginator, list_repositories, list_tags, repositories_pager, tags_pager
+from .catalog import Paginator, repositories_pager, tags_pager
 from .copy import Location, copy_image
 from .info import ImageInfo, LayerInfo, PlatformManifest, get_image_info, parse_platform
 from .manifests import (
@@ -24,22 +24,18 @@ from .manifests import (
 )
 from .pull import PullResult, pull_image
 from .push import (
-    BlobUpload,
     ImageToPush,
     IndexToPush,
     ManifestToPush,
     PushOptions,
     PushState,
-    push_blob,
     push_image,
     push_index,
 )
-from .upload import Session, finish_upload, start_session, try_mount, upload_chunked
 from .version import ApiVersion, check_api_version
 
 __all__ = [
     "ApiVersion",
-    "BlobUpload",
     "FetchedManifest",
     "ImageInfo",
     "ImageToPush",
@@ -54,7 +50,6 @@ __all__ = [
     "PushResult",
     "PushState",
     "Selection",
-    "Session",
     "blob_exists",
     "cancel_upload",
     "check_api_version",
@@ -62,19 +57,15 @@ __all__ = [
     "copy_image",
     "delete_manifest",
     "download_blob",
-    "finish_upload",
     "get_blob",
     "get_image_info",
     "get_manifest",
     "image_to_push",
     "index_to_push",
-    "list_repositories",
-    "list_tags",
     "parse_platform",
     "pull_image",
     "push_all_original_tags",
     "push_archive",
-    "push_blob",
     "push_image",
     "push_index",
     "push_original_tag",
@@ -82,8 +73,5 @@ __all__ = [
     "repositories_pager",
     "resolve_digest",
     "split_original_tag",
-    "start_session",
     "tags_pager",
-    "try_mount",
-    "upload_chunked",
 ]

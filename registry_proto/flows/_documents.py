@@ -14,6 +14,7 @@ from .._platform import Platform
 __all__ = [
     "IMAGE_TYPES",
     "INDEX_TYPES",
+    "MAX_CONFIG_BYTES",
     "PlatformManifest",
     "choose_platform",
     "descriptor",
@@ -23,6 +24,10 @@ __all__ = [
     "pick_platform",
     "platform_entries",
 ]
+
+# The largest image config read into memory: configs are small JSON documents, and a registry
+# sending more is refused rather than buffered.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

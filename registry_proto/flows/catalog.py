@@ -19,7 +19,7 @@ from .._models import Request
 from .._reference import RegistryEndpoint
 from ._common import expect
 
-__all__ = ["Paginator", "list_repositories", "list_tags", "repositories_pager", "tags_pager"]
+__all__ = ["Paginator", "repositories_pager", "tags_pager"]
 
 # Pages in a row that bring nothing new before the walk is declared a loop. One is normal:
 # distribution links to a last, empty page when the count is a multiple of the page size.
@@ -104,17 +104,3 @@ def tags_pager(
     """A paginator over `GET /v2/<name>/tags/list`."""
     first = _first_url(endpoint, f"/v2/{repository}/tags/list", page_size)
     return Paginator(first, "tags", f"tags of {repository}")
-
-
-def list_repositories(
-    endpoint: RegistryEndpoint, *, page_size: int | None = None
-) -> Flow[list[str]]:
-    """Every repository name the registry's catalog shows, all pages followed."""
-    return (yield from repositories_pager(endpoint, page_size=page_size).collect())
-
-
-def list_tags(
-    endpoint: RegistryEndpoint, repository: str, *, page_size: int | None = None
-) -> Flow[list[str]]:
-    """Every tag of `repository`, all pages followed."""
-    return (yield from tags_pager(endpoint, repository, page_size=page_size).collect())

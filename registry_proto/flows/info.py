@@ -13,6 +13,7 @@ from .._platform import Platform
 from .._reference import RegistryEndpoint
 from ._documents import (
     INDEX_TYPES,
+    MAX_CONFIG_BYTES,
     PlatformManifest,
     choose_platform,
     image_blobs,
@@ -31,8 +32,6 @@ __all__ = [
     "parse_platform",
     "platform_entries",
 ]
-
-_MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +143,7 @@ def _describe_image(
     config_descriptor, layer_descriptors = image_blobs(document, where)
     layers = tuple(LayerInfo(d.digest, d.size, d.media_type) for d in layer_descriptors)
     config_bytes = yield from get_blob(
-        endpoint, repository, config_descriptor.digest, max_bytes=_MAX_CONFIG_BYTES
+        endpoint, repository, config_descriptor.digest, max_bytes=MAX_CONFIG_BYTES
     )
     config = json_object(config_bytes, "image config")
     inner = _dict(config.get("config"))

@@ -28,6 +28,7 @@ from .._reference import RegistryEndpoint
 from .._tar import END_OF_ARCHIVE, file_header, padding
 from ._documents import (
     IMAGE_TYPES,
+    MAX_CONFIG_BYTES,
     image_blobs,
     is_index,
     json_object,
@@ -36,10 +37,9 @@ from ._documents import (
 )
 from .blobs import download_blob, get_blob
 from .manifests import FetchedManifest, get_manifest
+from .push import DEFAULT_MAX_CONCURRENCY
 
 __all__ = ["PullResult", "pull_image"]
-
-_MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def pull_image(
     *,
     platform: Platform | None = None,
     host: Platform | None = None,
-    max_concurrency: int = 6,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
 ) -> Flow[PullResult]:
     """Pull `repository:reference` (a tag or digest) into an archive at `destination`."""
     manifest = yield from get_manifest(endpoint, repository, reference)
@@ -85,7 +85,7 @@ def pull_image(
         raise RemoteProtocolError(f"{where} is not an image manifest this client can pull")
     config_descriptor, layers = image_blobs(document, where)
     config = yield from get_blob(
-        endpoint, repository, config_descriptor.digest, max_bytes=_MAX_CONFIG_BYTES
+        endpoint, repository, config_descriptor.digest, max_bytes=MAX_CONFIG_BYTES
     )
     tag = None if ":" in reference else reference
     members = _members(

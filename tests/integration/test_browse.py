@@ -20,16 +20,19 @@ from registry_proto import (
 from registry_proto.flows import get_manifest, put_manifest
 from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
-from tests.integration.images import skopeo_inspect, skopeo_push_archive
+from tests.integration.images import (
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    skopeo_inspect,
+    skopeo_push_archive,
+)
 from tests.integration.registry_server import (
     RegistryConfig,
     RegistryFactory,
     RegistryServer,
 )
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 SMALL = "a-legacy-docker-save-almostempty.tar"
 
 

@@ -12,7 +12,7 @@ import registry_sync
 from registry_proto import BlobMounted, BlobUploaded, ManifestUnknown, PushEvent, Unauthorized
 from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
-from tests.integration.images import skopeo_inspect, verify_pushed_image
+from tests.integration.images import OCI_INDEX, skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import (
     RegistryConfig,
     RegistryFactory,
@@ -21,7 +21,6 @@ from tests.integration.registry_server import (
 from tests.integration.system_tools import require_binary
 
 INDEX_FIXTURE = "c-containerd-store-busybox-arm64-attestation.tar"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

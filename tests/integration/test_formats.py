@@ -27,10 +27,9 @@ from registry_proto import (
 )
 from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
-from tests.integration.images import skopeo_inspect, verify_pushed_image
+from tests.integration.images import OCI_INDEX, skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import RegistryServer
 
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 

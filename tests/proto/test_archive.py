@@ -9,7 +9,8 @@ import lzma
 
 import pytest
 
-from registry_proto import ArchiveImage, ImageArchive, TarReadError, ValidationError, read_archive
+from registry_proto import TarReadError, ValidationError
+from registry_proto._archive import ArchiveImage, ImageArchive, read_archive
 from registry_proto._manifest import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,

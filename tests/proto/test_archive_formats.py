@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_proto import Request, Response, read_archive
+from registry_proto import Request, Response
+from registry_proto._archive import read_archive
 from registry_proto._manifest import OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_MANIFEST
 from registry_proto.testing import PureDriver
 

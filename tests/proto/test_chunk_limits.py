@@ -10,6 +10,7 @@ import pytest
 from registry_proto import Request, Response
 from registry_proto import operations as ops
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive, sha256
 
 ARCHIVE = "big.tar"
@@ -19,8 +20,8 @@ FILES = {ARCHIVE: make_image_archive([LAYER])}
 CAP = 4 * 1024 * 1024
 
 
-def capped(fake: FakeRegistry, status: int) -> list[int]:
-    """Make `fake` refuse PATCH bodies over 4 MiB with `status`; return the sizes it saw."""
+def capped(faults: Faults, status: int) -> list[int]:
+    """Make a registry refuse PATCH bodies over 4 MiB with `status`; return the sizes it saw."""
     sizes: list[int] = []
 
     def refuse(request: Request) -> Response | None:
@@ -29,15 +30,16 @@ def capped(fake: FakeRegistry, status: int) -> list[int]:
         sizes.append(request.body.length)
         return Response(status=status) if request.body.length > CAP else None
 
-    fake.on_request = refuse
+    faults.on_request = refuse
     return sizes
 
 
 @pytest.mark.parametrize("status", [413, 416])
 @pytest.mark.parametrize("compression", [None, "gzip"])
 def test_oversized_chunks_are_halved(status: int, compression: str | None) -> None:
-    fake = FakeRegistry(files=FILES)
-    sizes = capped(fake, status)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    sizes = capped(faults, status)
     driver = PureDriver(fake.handle, files=FILES)
     flow = ops.push_docker_tar(
         ARCHIVE, REGISTRY, "app", "1", chunk_size=5 * 1024 * 1024, compression=compression
@@ -52,12 +54,13 @@ def test_oversized_chunks_are_halved(status: int, compression: str | None) -> No
 
 
 def test_a_registry_refusing_every_chunk_still_fails() -> None:
-    fake = FakeRegistry(files=FILES)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
 
     def refuse(request: Request) -> Response | None:
         return Response(status=413) if request.method == "PATCH" else None
 
-    fake.on_request = refuse
+    faults.on_request = refuse
     driver = PureDriver(fake.handle, files=FILES)
     with pytest.raises(Exception, match="413"):
         driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", chunk_size=5 * 1024 * 1024))

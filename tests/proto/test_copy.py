@@ -8,6 +8,7 @@ import pytest
 from registry_proto import BlobMounted, DigestMismatch, Request, Response
 from registry_proto import operations as ops
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive
 
 OTHER = "http://other.test:5000"
@@ -16,8 +17,8 @@ LAYERS = [b"one " * 500, b"two " * 300]
 FILES = {ARCHIVE: make_image_archive(LAYERS)}
 
 
-def two_registries() -> tuple[FakeRegistry, FakeRegistry, PureDriver]:
-    here, there = FakeRegistry(files=FILES), FakeRegistry()
+def two_registries(faults: Faults | None = None) -> tuple[FakeRegistry, FakeRegistry, PureDriver]:
+    here, there = FakeRegistry(files=FILES, faults=faults), FakeRegistry()
 
     def handle(request: Request) -> Response:
         return (there if request.url.startswith(OTHER) else here).handle(request)
@@ -47,7 +48,8 @@ def test_copy_within_a_registry_mounts_every_blob() -> None:
 
 
 def test_a_corrupt_source_blob_stops_the_copy_and_cleans_up() -> None:
-    here, there, driver = two_registries()
+    faults = Faults()
+    here, there, driver = two_registries(faults)
     layer_digest = next(d for d in here.blobs("src") if here.blobs("src")[d] == LAYERS[0])
 
     def corrupt(request: Request) -> Response | None:
@@ -55,7 +57,7 @@ def test_a_corrupt_source_blob_stops_the_copy_and_cleans_up() -> None:
             return Response(status=200, body=b"x" * len(LAYERS[0]))
         return None
 
-    here.on_request = corrupt
+    faults.on_request = corrupt
     with pytest.raises(DigestMismatch):
         driver.run(ops.copy_image(REGISTRY, "src", "1", OTHER, "dst"))
     assert there.manifest("dst", "1") is None

@@ -28,6 +28,7 @@ from registry_proto.operations import (
     push_docker_tar_with_original_tags,
 )
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import (
     PLAIN,
     REGISTRY,
@@ -195,8 +196,9 @@ def test_blob_that_does_not_match_its_digest() -> None:
 
 
 def test_server_error_on_a_blob_upload_leaves_no_manifest() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(500, method="PUT", path_contains="/blobs/uploads/")
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(500, method="PUT", path_contains="/blobs/uploads/")
     with pytest.raises(ServerError) as caught:
         push(TWO_LAYERS, fake)
     assert caught.value.status == 500
@@ -205,8 +207,9 @@ def test_server_error_on_a_blob_upload_leaves_no_manifest() -> None:
 
 
 def test_failure_stops_the_other_uploads() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(500, method="POST")
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(500, method="POST")
     with pytest.raises(ServerError):
         push(TWO_LAYERS, fake, max_concurrency=1)
     # With one upload at a time, the failing first one means the others never start.

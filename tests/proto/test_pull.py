@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_proto import DigestMismatch, Request, Response, read_archive
+from registry_proto import DigestMismatch, Request, Response
 from registry_proto import operations as ops
+from registry_proto._archive import read_archive
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive, sha256
 
 ARCHIVE = "image.tar"
@@ -20,8 +22,8 @@ FILES = {ARCHIVE: make_image_archive(LAYERS, repo_tags=["app:1"])}
 OUT = "out/pulled.tar"
 
 
-def pushed() -> tuple[FakeRegistry, PureDriver, str]:
-    fake = FakeRegistry(files=FILES)
+def pushed(faults: Faults | None = None) -> tuple[FakeRegistry, PureDriver, str]:
+    fake = FakeRegistry(files=FILES, faults=faults)
     driver = PureDriver(fake.handle, files=FILES)
     digest = driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1"))
     return fake, driver, digest
@@ -58,14 +60,15 @@ def test_any_interleaving_of_downloads_writes_the_same_archive(data: st.DataObje
 
 
 def test_a_corrupt_blob_leaves_no_file() -> None:
-    fake, _, _ = pushed()
+    faults = Faults()
+    fake, _, _ = pushed(faults)
 
     def corrupt(request: Request) -> Response | None:
         if request.method == "GET" and request.url.endswith(sha256(LAYERS[1])):
             return Response(status=200, body=b"x" * len(LAYERS[1]))
         return None
 
-    fake.on_request = corrupt
+    faults.on_request = corrupt
     driver = PureDriver(fake.handle)
     with pytest.raises(DigestMismatch, match=sha256(LAYERS[1])):
         driver.run(ops.pull_image(REGISTRY, "app", "1", OUT))

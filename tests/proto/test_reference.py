@@ -6,10 +6,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from registry_proto import (
+from registry_proto import RegistryEndpoint, ValidationError
+from registry_proto._reference import (
     ImageReference,
-    RegistryEndpoint,
-    ValidationError,
     parse_reference,
     validate_digest,
     validate_reference,

@@ -24,6 +24,7 @@ from registry_proto import (
 from registry_proto import operations as ops
 from registry_proto._retry import RetryPolicy, RetryWanted, with_retries
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive
 
 ARCHIVE = "image.tar"
@@ -54,8 +55,9 @@ def _sent(driver: PureDriver, method: str, path: str = UPLOADS) -> int:
 
 
 def test_overload_is_retried_with_backoff() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(503, method="GET", path_contains="/tags/list", times=2)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, method="GET", path_contains="/tags/list", times=2)
     driver = PureDriver(fake.handle)
     with pytest.raises(RegistryError, match="NAME_UNKNOWN"):  # the repository does not exist
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -64,8 +66,9 @@ def test_overload_is_retried_with_backoff() -> None:
 
 def test_retry_after_is_honoured_within_a_cap() -> None:
     for asked, waited in (("7", 7.0), ("3600", 60.0), ("Wed, 21 Oct 2026 07:28:00 GMT", 0.5)):
-        fake = FakeRegistry()
-        fake.fail_next(429, path_contains="/tags/list", headers={"Retry-After": asked})
+        faults = Faults()
+        fake = FakeRegistry(faults=faults)
+        faults.fail_next(429, path_contains="/tags/list", headers={"Retry-After": asked})
         driver = PureDriver(fake.handle)
         with pytest.raises(RegistryError, match="NAME_UNKNOWN"):
             driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -73,8 +76,9 @@ def test_retry_after_is_honoured_within_a_cap() -> None:
 
 
 def test_attempts_run_out() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(503, times=10)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, times=10)
     driver = PureDriver(fake.handle)
     with pytest.raises(Unavailable):
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b"), RetryPolicy(attempts=3)))
@@ -84,8 +88,9 @@ def test_attempts_run_out() -> None:
 
 @pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
 def test_what_may_go_away_is_asked_again(status: int) -> None:
-    fake = FakeRegistry()
-    fake.fail_next(status, method="GET", path_contains="/tags/list", times=2)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(status, method="GET", path_contains="/tags/list", times=2)
     driver = PureDriver(fake.handle)
     with pytest.raises(RegistryError, match="NAME_UNKNOWN"):  # the third answer is the real one
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -95,8 +100,9 @@ def test_what_may_go_away_is_asked_again(status: int) -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 500])
 def test_an_answer_is_not_asked_again(status: int) -> None:
-    fake = FakeRegistry()
-    fake.fail_next(status, method="GET", path_contains="/tags/list", times=10)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(status, method="GET", path_contains="/tags/list", times=10)
     driver = PureDriver(fake.handle)
     with pytest.raises(RegistryError) as caught:
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
@@ -127,7 +133,8 @@ def test_broken_connections_are_retried_but_refused_ones_are_not() -> None:
 
 
 def test_an_oversized_manifest_is_fetched_once() -> None:
-    fake = FakeRegistry()
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
 
     def handle(request: Request) -> Response:
         if "/manifests/" in request.url:
@@ -166,8 +173,9 @@ def test_retry_after_is_not_jittered() -> None:
 def test_jitter_is_applied_to_every_wait() -> None:
     spreads = itertools.cycle([0.0, 0.5, 0.99])
     policy = RetryPolicy(jitter=lambda: next(spreads))
-    fake = FakeRegistry()
-    fake.fail_next(503, method="GET", path_contains="/tags/list", times=3)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, method="GET", path_contains="/tags/list", times=3)
     driver = PureDriver(fake.handle)
     with pytest.raises(RegistryError, match="NAME_UNKNOWN"):
         driver.run(with_retries(ops.list_tags(REGISTRY, "a/b"), policy))
@@ -176,8 +184,9 @@ def test_jitter_is_applied_to_every_wait() -> None:
 
 def test_a_seeded_random_source_keeps_every_wait_in_bounds() -> None:
     policy = RetryPolicy(attempts=8, jitter=random.Random(7).random)
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(503, method="PUT", path_contains=UPLOADS, times=100)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(503, method="PUT", path_contains=UPLOADS, times=100)
     driver = _push(fake, policy)
     backoffs = [min(0.5 * 2.0**n, 8.0) for n in range(7)]
     assert len(driver.sleeps) == len(backoffs)
@@ -195,8 +204,9 @@ def test_a_blob_behind_a_persistent_503_is_tried_retries_plus_one_times(
     method: str, retries: int
 ) -> None:
     """Neither the session's POST nor the blob's PUT is repeated by itself: only the whole."""
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(503, method=method, path_contains=UPLOADS, times=100)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(503, method=method, path_contains=UPLOADS, times=100)
     driver = _push(fake, RetryPolicy(attempts=retries + 1))
     assert _sent(driver, method) == retries + 1
     assert driver.sleeps == [0.5, 1.0, 2.0][:retries]
@@ -206,8 +216,9 @@ def test_a_blob_behind_a_persistent_503_is_tried_retries_plus_one_times(
 
 def test_blob_bodies_are_not_retried_by_request_but_whole() -> None:
     """A 503 on the PUT that carries a layer re-sends that blob through a new session."""
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(503, method="PUT", path_contains=UPLOADS)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(503, method="PUT", path_contains=UPLOADS)
     driver = PureDriver(fake.handle, files=FILES)
     digest = driver.run(
         with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", max_concurrency=1))
@@ -222,8 +233,9 @@ def test_blob_bodies_are_not_retried_by_request_but_whole() -> None:
 
 @pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
 def test_a_blob_is_resent_whole_after_what_may_go_away(status: int) -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(status, method="PUT", path_contains=UPLOADS)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(status, method="PUT", path_contains=UPLOADS)
     driver = _push(fake)
     assert fake.manifest("app", "1") is not None
     assert _sent(driver, "PUT") == 4
@@ -232,8 +244,9 @@ def test_a_blob_is_resent_whole_after_what_may_go_away(status: int) -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 500])
 def test_a_blob_is_not_resent_after_an_answer(status: int) -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(status, method="PUT", path_contains=UPLOADS)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(status, method="PUT", path_contains=UPLOADS)
     driver = _push(fake)
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PUT") == 1
@@ -241,8 +254,9 @@ def test_a_blob_is_not_resent_after_an_answer(status: int) -> None:
 
 
 def test_a_lost_session_is_replaced_and_the_blob_resent() -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(404, method="PUT", path_contains=UPLOADS, code="BLOB_UPLOAD_UNKNOWN")
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(404, method="PUT", path_contains=UPLOADS, code="BLOB_UPLOAD_UNKNOWN")
     driver = _push(fake)
     assert fake.manifest("app", "1") is not None
     assert _sent(driver, "POST") == 4
@@ -250,8 +264,9 @@ def test_a_lost_session_is_replaced_and_the_blob_resent() -> None:
 
 
 def test_a_chunked_blob_is_resent_whole_too() -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(502, method="PATCH", path_contains=UPLOADS, skip=1)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(502, method="PATCH", path_contains=UPLOADS, skip=1)
     driver = _push(fake, chunk_size=300)
     assert fake.manifest("app", "1") is not None
     assert _sent(driver, "POST") == 4
@@ -284,7 +299,8 @@ def _push_chunks(handler: Handler, *, retries: bool = True) -> PureDriver:
 
 
 def test_a_chunk_cut_off_is_resumed_where_the_session_stands() -> None:
-    fake = FakeRegistry(files=FILES)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
     driver = _push_chunks(_cut_off(fake, 1))
     assert fake.manifest("app", "1") is not None
     assert _sent(driver, "POST") == 3  # no new session: the old one went on
@@ -294,7 +310,8 @@ def test_a_chunk_cut_off_is_resumed_where_the_session_stands() -> None:
 
 def test_a_chunk_whose_answer_was_lost_gets_its_blob_resent() -> None:
     """distribution refuses the session's old state once it took the bytes: a new session."""
-    fake = FakeRegistry(files=FILES)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
     driver = _push_chunks(_cut_off(fake, 1, after_the_bytes=True))
     assert fake.manifest("app", "1") is not None
     assert _sent(driver, "POST") == 4
@@ -302,7 +319,8 @@ def test_a_chunk_whose_answer_was_lost_gets_its_blob_resent() -> None:
 
 
 def test_a_chunk_cut_off_for_good_spends_the_blobs_budget_once() -> None:
-    fake = FakeRegistry(files=FILES)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
     driver = _push_chunks(_cut_off(fake, 100))
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 4  # the first try and three resumes, all of the budget
@@ -315,7 +333,8 @@ def test_a_chunk_cut_off_for_good_spends_the_blobs_budget_once() -> None:
 
 
 def test_without_with_retries_a_chunk_cut_off_is_not_resumed() -> None:
-    fake = FakeRegistry(files=FILES)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
     driver = _push_chunks(_cut_off(fake, 1), retries=False)
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 1
@@ -323,8 +342,9 @@ def test_without_with_retries_a_chunk_cut_off_is_not_resumed() -> None:
 
 
 def test_without_with_retries_a_blob_is_sent_once() -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(503, method="PUT", path_contains=UPLOADS)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(503, method="PUT", path_contains=UPLOADS)
     driver = PureDriver(fake.handle, files=FILES)
     with pytest.raises(Unavailable):
         driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", max_concurrency=1))
@@ -334,8 +354,9 @@ def test_without_with_retries_a_blob_is_sent_once() -> None:
 
 
 def test_a_blob_that_keeps_failing_fails_the_push_without_a_manifest() -> None:
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(502, method="PUT", path_contains=UPLOADS, times=50)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(502, method="PUT", path_contains=UPLOADS, times=50)
     driver = PureDriver(fake.handle, files=FILES)
     with pytest.raises(RegistryError, match="502"):
         driver.run(with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1")))
@@ -344,9 +365,10 @@ def test_a_blob_that_keeps_failing_fails_the_push_without_a_manifest() -> None:
 
 def test_the_whole_budget_is_shared_with_a_lost_session() -> None:
     """A lost session and then an overload on one blob: two of its four runs, not four each."""
-    fake = FakeRegistry(files=FILES)
-    fake.fail_next(404, method="PUT", path_contains=UPLOADS, code="BLOB_UPLOAD_UNKNOWN")
-    fake.fail_next(503, method="PUT", path_contains=UPLOADS, times=100)
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    faults.fail_next(404, method="PUT", path_contains=UPLOADS, code="BLOB_UPLOAD_UNKNOWN")
+    faults.fail_next(503, method="PUT", path_contains=UPLOADS, times=100)
     driver = _push(fake)
     assert _sent(driver, "PUT") == 4
     assert driver.sleeps == [0.5, 1.0, 2.0]

@@ -26,17 +26,15 @@ from registry_proto import (
     ResponseTooLarge,
     TarReadError,
     TransportFailure,
-    emit,
     http,
     parallel,
-    read_file,
-    sleep,
 )
-from registry_proto._effects import decompressed, offload
+from registry_proto._effects import decompressed, emit, offload, read_file, sleep
 from registry_proto._errors import error_from_response
 from registry_proto._headers import parse_link_next
 from registry_proto._manifest import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from registry_proto.testing import FakeRegistry, PureDriver, RoundRobin
+from registry_proto.testing._faults import Faults
 
 BASE = "http://registry.test:5000"
 
@@ -482,19 +480,21 @@ def test_tags_of_an_unknown_repository() -> None:
 
 
 def test_fail_next_matches_method_and_path_and_skips() -> None:
-    fake = FakeRegistry()
-    fake.fail_next(503, method="GET", path_contains="/v2/", skip=1, times=2)
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.fail_next(503, method="GET", path_contains="/v2/", skip=1, times=2)
     statuses = [send(fake, "GET", "/v2/").status for _ in range(4)]
     assert statuses == [200, 503, 503, 200]
     assert error_codes(fake.exchanges[1][1]) == ["UNAVAILABLE"]
-    fake.fail_next(429, headers={"Retry-After": "3"})
+    faults.fail_next(429, headers={"Retry-After": "3"})
     limited = send(fake, "HEAD", "/v2/")
     assert (limited.status, limited.headers.get("Retry-After")) == (429, "3")
 
 
 def test_on_request_hook() -> None:
-    fake = FakeRegistry()
-    fake.on_request = lambda r: Response(status=418) if r.method == "POST" else None
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    faults.on_request = lambda r: Response(status=418) if r.method == "POST" else None
     assert send(fake, "POST", "/v2/app/blobs/uploads/").status == 418
     assert send(fake, "GET", "/v2/").status == 200
 
