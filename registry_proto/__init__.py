@@ -10,10 +10,12 @@ from ._archive import (
     ArchiveEntry,
     ArchiveImage,
     ArchiveIndex,
+    ArchiveTags,
     ImageArchive,
     LayerSource,
     Platform,
     read_archive,
+    read_archive_tags,
 )
 from ._effects import (
     Decompress,
@@ -98,6 +100,7 @@ __all__ = [
     "ArchiveEntry",
     "ArchiveImage",
     "ArchiveIndex",
+    "ArchiveTags",
     "ArchiveWriteError",
     "BlobMounted",
     "BlobProgress",
@@ -170,6 +173,7 @@ __all__ = [
     "parallel",
     "parse_reference",
     "read_archive",
+    "read_archive_tags",
     "read_file",
     "remove_file",
     "sleep",
