@@ -1,6 +1,8 @@
 """The 1.x async functions: 1.x's parameters, defaults and return shapes, on `registry_async`.
 
-Each call opens a client for itself, as in 1.x. `timeout` is in seconds and bounds each step
+Each call opens a client for itself, as in 1.x. The pushes also take `registry_async`'s push
+options as keywords after 1.x's parameters (`source`, `platform`, `compression`, `progress`,
+...; see `PushArgs`). `timeout` is in seconds and bounds each step
 of every request (connecting, each read and write) rather than a whole request, so a large
 push is not cut off while it is still moving. Credentials come from the docker config, as for
 every call of this package.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Unpack
 
 import registry_async
 from registry_async import AsyncRegistryClient
@@ -24,6 +26,7 @@ from registry_proto import (
 )
 from registry_proto.flows import FetchedManifest, get_blob, split_original_tag
 from registry_proto.flows import get_manifest as fetch_manifest
+from registry_proto.operations import PushArgs
 from registry_proto.operations import extract_original_tags as recorded_tags
 
 from ._tar import names_repository
@@ -76,33 +79,40 @@ async def push_docker_tar(
     repository: str | None = None,
     tag: str | None = None,
     timeout: float = 300,
+    **options: Unpack[PushArgs],
 ) -> str:
     """Push an image archive; return the manifest digest.
 
     Without `repository` or `tag`, the missing part comes from the archive's first recorded
-    tag (without its registry host); a missing tag with nothing recorded is `latest`.
+    tag (without its registry host); a missing tag with nothing recorded is `latest`. Of an
+    archive holding several images, the one that tag names is pushed, unless `source=` names
+    another.
     """
     async with AsyncRegistryClient(timeout=float(timeout)) as client:
-        recorded = await client.run(recorded_tags(tar_path))
-        final_repository, final_tag, source = _push_target(recorded, repository, tag)
+        chosen = options.get("source")
+        recorded = [chosen] if chosen else await client.run(recorded_tags(tar_path))
+        final_repository, final_tag, options["source"] = _push_target(recorded, repository, tag)
         return await client.push_docker_tar(
-            tar_path, registry_url, final_repository, final_tag, source=source
+            tar_path, registry_url, final_repository, final_tag, **options
         )
 
 
 async def push_docker_tar_with_original_tags(
-    tar_path: PathLike, registry_url: str, timeout: float = 300
+    tar_path: PathLike, registry_url: str, timeout: float = 300, **options: Unpack[PushArgs]
 ) -> str:
     """Push under the archive's first recorded tag (without its registry host)."""
-    return await push_docker_tar(tar_path, registry_url, timeout=timeout)
+    if "source" in options:
+        raise ValidationError("source does not apply: the first recorded tag is pushed")
+    return await push_docker_tar(tar_path, registry_url, timeout=timeout, **options)
 
 
 async def push_docker_tar_with_all_original_tags(
-    tar_path: PathLike, registry_url: str, timeout: float = 300
+    tar_path: PathLike, registry_url: str, timeout: float = 300, **options: Unpack[PushArgs]
 ) -> list[str]:
-    """Push under every tag the archive records; return the digests, one per tag."""
+    """Push under every tag the archive records (of every image in it); return the digests,
+    one per tag."""
     pushed = await registry_async.push_docker_tar_with_all_original_tags(
-        tar_path, registry_url, timeout=float(timeout)
+        tar_path, registry_url, timeout=float(timeout), **options
     )
     return [result.digest for result in pushed]
 

@@ -398,3 +398,24 @@ def test_errors_as_the_api_reference_catches_them(
         asyncio.run(get_image_info(registry_server.url, "compat/nothing-here", "latest"))
     nobody = f"http://127.0.0.1:{free_port()}"
     assert asyncio.run(check_registry_connectivity(nobody, timeout=5)) is False
+
+
+def test_several_images_and_push_options(registry_server: RegistryServer) -> None:
+    # 1.x pushed the first image of an archive; this package's push options work here too.
+    path = str(fixture_path("e-docker-save-two-images-symlinked-layer.tar"))
+    url = registry_server.url
+
+    async def main() -> tuple[str, str, list[str]]:
+        first = await push_docker_tar(path, url)
+        third = await push_docker_tar(
+            path, url, source="bazel/v1/tarball:test_image_3", compression="gzip"
+        )
+        return first, third, await list_tags(url, "bazel/v1/tarball")
+
+    first, third, tags = asyncio.run(main())
+    assert sorted(tags) == ["test_image_1", "test_image_3"]
+    one = verify_pushed_image(registry_server.host, "bazel/v1/tarball", "test_image_1")
+    three = verify_pushed_image(registry_server.host, "bazel/v1/tarball", "test_image_3")
+    assert (one.manifest_digest, three.manifest_digest) == (first, third)
+    assert (len(one.layer_digests), len(three.layer_digests)) == (1, 2)
+    assert set(three.layer_media_types) == {GZIP}
