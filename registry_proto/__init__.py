@@ -94,7 +94,7 @@ from ._reference import (
     validate_tag,
 )
 
-__version__ = "0.1.0"
+__version__ = "2.0.0"
 
 __all__ = [
     "ArchiveEntry",

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import tomllib
+from importlib import metadata
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -309,3 +312,12 @@ def test_1x_keyword_calls_bind() -> None:
     assert push.bind("app.tar", "http://r", "repo", "tag", timeout=600).arguments["timeout"] == 600
     connectivity = inspect.signature(compat.check_registry_connectivity)
     assert connectivity.bind("http://slow-registry.com", timeout=60).arguments["timeout"] == 60
+
+
+def test_one_version_everywhere() -> None:
+    # pyproject.toml, the installed metadata and `__version__` agree, and this is 2.x: the
+    # major version after 1.x, whose API it keeps.
+    with (Path(__file__).resolve().parents[2] / "pyproject.toml").open("rb") as file:
+        declared = tomllib.load(file)["project"]["version"]
+    assert compat.__version__ == declared == metadata.version("registry-api-v2-client")
+    assert compat.__version__.split(".")[0] == "2"
