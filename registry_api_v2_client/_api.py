@@ -11,7 +11,6 @@ every call of this package.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Unpack
 
 import registry_async
@@ -29,7 +28,7 @@ from registry_proto.flows import get_manifest as fetch_manifest
 from registry_proto.operations import PushArgs
 from registry_proto.operations import extract_original_tags as recorded_tags
 
-from ._tar import names_repository
+from ._tar import PathLike, names_repository
 
 __all__ = [
     "check_registry_connectivity",
@@ -44,7 +43,6 @@ __all__ = [
     "push_docker_tar_with_original_tags",
 ]
 
-PathLike = str | os.PathLike[str]
 # Configs are small JSON documents; anything larger than this is no config.
 _MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
@@ -67,8 +65,8 @@ def _push_target(
     final_tag = tag or (original[1] if original else "latest")
     if not final_repository:
         raise ValidationError(
-            "no repository was given and the archive records no tag to take one from; "
-            "pass repository="
+            "the archive records no tag to push under: name the repository, as in "
+            "push_docker_tar(tar_path, registry_url, repository=...)"
         )
     return final_repository, final_tag, first or next(iter(recorded), None)
 

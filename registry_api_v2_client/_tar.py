@@ -27,6 +27,7 @@ from ._inspect import image_inspect
 from ._models import ImageInspect
 
 __all__ = [
+    "PathLike",
     "extract_original_tags",
     "get_primary_tag",
     "get_tar_manifest",
