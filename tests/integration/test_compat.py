@@ -48,6 +48,7 @@ from registry_api_v2_client import (
     push_docker_tar_with_original_tags,
     validate_docker_tar,
 )
+from tests.compat.test_surface import V1_NAMES
 from tests.integration.images import verify_pushed_image
 from tests.integration.registry_server import RegistryServer, free_port
 from tests.integration.test_push import fixture_path
@@ -419,3 +420,7 @@ def test_several_images_and_push_options(registry_server: RegistryServer) -> Non
     assert (one.manifest_digest, three.manifest_digest) == (first, third)
     assert (len(one.layer_digests), len(three.layer_digests)) == (1, 2)
     assert set(three.layer_media_types) == {GZIP}
+
+
+def test_this_module_calls_every_1x_name() -> None:
+    assert set(V1_NAMES) <= set(globals())
