@@ -12,7 +12,7 @@ from ._client_core import Call, ClientCore, Pages, public_signature
 from ._host import host_platform
 from ._operations import AwaitingClient, BlockingClient, ClientOperations
 from ._settings import ClientOptions, PushCallOptions
-from ._tags import extract_original_tags, get_primary_tag
+from ._tags import extract_original_tags, get_primary_tag, run_locally
 from .files import CHUNK_SIZE, SinkWriter, iter_slice, read_range, remove_quietly
 from .local_effects import perform_local
 from .stepping import Stepper
@@ -41,5 +41,6 @@ __all__ = [
     "public_signature",
     "read_range",
     "remove_quietly",
+    "run_locally",
     "upload_progress",
 ]

@@ -11,6 +11,7 @@ requests, responses and bodies they carry, the errors, the push events, `Registr
 are in `registry_proto.operations`, whole conversations in `registry_proto.flows`.
 """
 
+from ._archive import ArchiveImage, ArchiveTags, ImageArchive, read_archive, read_archive_tags
 from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
     Decompress,
@@ -71,12 +72,14 @@ from ._events import (
 )
 from ._models import Body, BytesBody, EmptyBody, FileSink, FileSlice, Headers, Request, Response
 from ._platform import Platform
-from ._reference import RegistryEndpoint
+from ._reference import RegistryEndpoint, validate_digest, validate_reference
 from ._retry import RetryPolicy, with_retries
 
-__version__ = "0.1.0"
+__version__ = "2.0.0"
 
 __all__ = [
+    "ArchiveImage",
+    "ArchiveTags",
     "ArchiveWriteError",
     "Authenticator",
     "BlobMounted",
@@ -103,6 +106,7 @@ __all__ = [
     "FileSlice",
     "Flow",
     "Headers",
+    "ImageArchive",
     "ManifestBlobUnknown",
     "ManifestInvalid",
     "ManifestPushed",
@@ -142,6 +146,10 @@ __all__ = [
     "__version__",
     "http",
     "parallel",
+    "read_archive",
+    "read_archive_tags",
+    "validate_digest",
+    "validate_reference",
     "with_auth",
     "with_retries",
 ]

@@ -114,17 +114,19 @@ class ErrorDetail:
 class RegistryError(RegistryProtoError):
     """The registry answered with an error status.
 
-    `status` is the HTTP status, `errors` the parsed error entries (empty when the body was not
-    a spec error document, e.g. on HEAD), `code` the first error code or `""`.
+    `status` is the HTTP status (None for an error raised without an answer, as callers may:
+    every error class is constructible from a message alone), `errors` the parsed error entries
+    (empty when the body was not a spec error document, e.g. on HEAD), `code` the first error
+    code or `""`.
     """
 
     code_name: ClassVar[str] = ""
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         *,
-        status: int,
+        status: int | None = None,
         errors: tuple[ErrorDetail, ...] = (),
         method: str = "",
         url: str = "",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from ._archive import Platform, read_archive
+from ._archive import Platform, read_archive_tags
 from ._effects import Flow
 from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
 from ._events import PushEvent
@@ -254,12 +254,15 @@ def push_docker_tar_with_all_original_tags(
 
 
 def extract_original_tags(tar_path: str | os.PathLike[str]) -> Flow[list[str]]:
-    """Every tag recorded in the archive, exactly as recorded (empty for untagged images)."""
+    """Every tag recorded in the archive, exactly as recorded (empty for untagged images).
+
+    Only what records tags is read (see `read_archive_tags`), not the images themselves.
+    """
     path = _path(tar_path)
 
     def flow() -> Generator[Any, Any, list[str]]:
-        archive = yield from read_archive(path)
-        return list(archive.repo_tags)
+        tags = yield from read_archive_tags(path)
+        return list(tags.repo_tags)
 
     return flow()
 
@@ -269,10 +272,10 @@ def get_primary_tag(tar_path: str | os.PathLike[str]) -> Flow[tuple[str, str]]:
     path = _path(tar_path)
 
     def flow() -> Generator[Any, Any, tuple[str, str]]:
-        archive = yield from read_archive(path)
-        if not archive.repo_tags:
+        tags = yield from read_archive_tags(path)
+        if not tags.repo_tags:
             raise ValidationError(f"{path} records no tag")
-        return split_original_tag(archive.repo_tags[0])
+        return split_original_tag(tags.repo_tags[0])
 
     return flow()
 
