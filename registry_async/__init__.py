@@ -62,6 +62,7 @@ from ._api import (
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
 )
+from ._cli._progress import ProgressPrinter
 from ._client import AsyncRegistryClient
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "NotFound",
     "Platform",
     "PlatformManifest",
+    "ProgressPrinter",
     "PullResult",
     "PushArgs",
     "PushCallOptions",
