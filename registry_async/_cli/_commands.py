@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import registry_async
-from registry_async import AsyncRegistryClient, ManifestPushed
+from registry_async import AsyncRegistryClient, ManifestPushed, TarReadError
 from registry_proto.operations import ping as ping_flow
 
 from ._connection import Connection, read_credentials
@@ -68,38 +68,56 @@ def _image_target(text: str) -> ImageRef:
 
 async def push(args: argparse.Namespace) -> None:
     connection = _connect(args)
-    push_options: dict[str, Any] = {
-        "source": args.source,
-        "platform": args.platform,
-        "all_platforms": args.all_platforms,
-        "compression": args.compression,
-        "chunk_size": args.chunk_size,
-    }
-    by_original = args.original_tags or args.all_tags
-    if by_original:
+    image: ImageRef | None = None
+    if args.original_tags or args.all_tags:
         registry = parse_registry(args.reference)
     else:
         image = _image_target(args.reference)
         registry = image.registry
         _status(args, f"The push refers to repository [{image.name}]")
     url = await connection.url(registry)
-    options = {**connection.options, **push_options}
     with _progress(args, "push") as printer:
         pushed = _Pushed(printer)
-        if args.all_tags:
-            await registry_async.push_docker_tar_with_all_original_tags(
-                args.archive, url, progress=pushed, **options
-            )
-        elif args.original_tags:
-            await registry_async.push_docker_tar_with_original_tags(
-                args.archive, url, progress=pushed, **options
-            )
-        else:
-            await registry_async.push_docker_tar(
-                args.archive, url, image.repository, image.reference, progress=pushed, **options
-            )
-    for event in pushed.tags:
-        _out(f"{registry}/{event.repository}:{event.reference}@{event.digest}")
+        options = {
+            **connection.options,
+            "source": args.source,
+            "platform": args.platform,
+            "all_platforms": args.all_platforms,
+            "compression": args.compression,
+            "chunk_size": args.chunk_size,
+            "progress": pushed,
+        }
+        try:
+            tags = await _push_archive(args, url, image, options, pushed)
+        except TarReadError as exc:
+            if args.archive in str(exc):
+                raise
+            # Some messages say what is wrong but not with which file.
+            raise CliError(f"{args.archive}: {exc}", ExitCode.INPUT) from exc
+    for tag in tags:
+        _out(f"{registry}/{tag.repository}:{tag.reference}@{tag.digest}")
+
+
+async def _push_archive(
+    args: argparse.Namespace,
+    url: str,
+    image: ImageRef | None,
+    options: dict[str, Any],
+    pushed: _Pushed,
+) -> list[ManifestPushed]:
+    """Push as the command line says; return the tags stored, in the archive's order."""
+    if args.all_tags:
+        results = await registry_async.push_docker_tar_with_all_original_tags(
+            args.archive, url, **options
+        )
+        return [ManifestPushed(r.repository, r.tag, r.digest) for r in results]
+    if image is None:
+        await registry_async.push_docker_tar_with_original_tags(args.archive, url, **options)
+    else:
+        await registry_async.push_docker_tar(
+            args.archive, url, image.repository, image.reference, **options
+        )
+    return pushed.tags
 
 
 async def pull(args: argparse.Namespace) -> None:

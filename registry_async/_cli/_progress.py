@@ -25,8 +25,7 @@ __all__ = ["ProgressPrinter", "human_size"]
 Action = Literal["push", "pull", "copy"]
 
 _BAR_WIDTH = 30
-# A terminal is redrawn at most this often for bytes moving; a blob changing state redraws
-# at once.
+# A terminal is redrawn at most this often for bytes moving.
 _REDRAW_INTERVAL = 0.1
 # Below this, a rate is mostly noise.
 _MIN_RATE_SECONDS = 0.2
@@ -53,11 +52,11 @@ def human_size(size: float) -> str:
     """Bytes in decimal units, as docker writes them: `832 B`, `41.98 kB`, `1.2 GB`."""
     if abs(size) < 1000:
         return f"{size:.0f} B"
-    for unit in ("kB", "MB", "GB"):
+    for unit in ("kB", "MB", "GB", "TB"):
         size /= 1000
         if abs(size) < 1000:
             return f"{size:.4g} {unit}"
-    return f"{size / 1000:.4g} TB"
+    return f"{size / 1000:.1f} PB"
 
 
 @dataclass(slots=True)
@@ -111,7 +110,9 @@ class ProgressPrinter:
         self._blobs: dict[str, _Blob] = {}
         self._lines: list[_Line] = []
         self._settled = 0  # lines at the top that are done and drawn: never redrawn
-        self._live = 0  # lines drawn below those, which the next redraw overwrites
+        self._live: list[
+            int
+        ] = []  # rows of each line drawn below, which the next redraw overwrites
         self._drawn_at: float | None = None
         self._dirty = False
 
@@ -123,9 +124,11 @@ class ProgressPrinter:
     def __call__(self, event: object) -> None:
         """Take one progress event."""
         with self._lock:
+            lines = len(self._lines)
             message = self._take(event)
             if self._interactive:
-                self._draw(force=not isinstance(event, BlobProgress))
+                # Bytes moving may wait for the next redraw; a new line or a new state may not.
+                self._draw(force=len(self._lines) > lines or not isinstance(event, BlobProgress))
             elif message is not None:
                 self._write(message + "\n")
 
@@ -192,14 +195,18 @@ class ProgressPrinter:
             self._dirty = True
             return
         self._drawn_at, self._dirty = now, False
-        width = _columns(self._stream) - 1  # never the last column: it would wrap
-        parts = [f"\x1b[{self._live}A"] if self._live else []
+        columns = _columns(self._stream)
+        parts = [f"\x1b[{sum(self._live)}A"] if self._live else []
+        self._live = []
         for line in self._lines[self._settled :]:
-            parts.append("\r\x1b[2K" + self._render(line, now)[:width] + "\n")
-        self._live = len(self._lines) - self._settled
+            text = self._render(line, now)
+            if isinstance(line, _Blob):
+                text = text[: columns - 1]  # redrawn often: never wrapped, never the last column
+            parts.append(f"\r\x1b[2K{text}\n")
+            self._live.append(max(1, -(-len(text) // columns)))  # the rows it takes
         while self._live and _is_final(self._lines[self._settled]):
             self._settled += 1
-            self._live -= 1
+            self._live.pop(0)
         self._write("".join(parts))
 
     def _render(self, line: _Line, now: float) -> str:
