@@ -9,10 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.cli.terminal import screen
-from tests.integration.cli_runner import TERMINAL_COLUMNS, Regv2
+from tests.integration.cli.runner import TERMINAL_COLUMNS, Regv2
 from tests.integration.images import skopeo_inspect, verify_pushed_image
 from tests.integration.registry_server import (
     RegistryConfig,
@@ -26,13 +24,6 @@ INDEX_FIXTURE = "c-containerd-store-busybox-arm64-attestation.tar"
 TWO_IMAGES_FIXTURE = "e-docker-save-two-images-symlinked-layer.tar"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 SHORT_ID = re.compile(r"^[0-9a-f]{12}: ")
-
-
-@pytest.fixture
-def regv2(tmp_path: Path) -> Regv2:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Regv2(home)
 
 
 def short_ids(digests: tuple[str, ...] | list[str]) -> set[str]:
