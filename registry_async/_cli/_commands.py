@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import registry_async
-from registry_async import AsyncRegistryClient, ManifestPushed, TarReadError
+from registry_async import AsyncRegistryClient, ManifestPushed, TarReadError, Unauthorized
 from registry_proto.operations import ping as ping_flow
 
 from ._connection import Connection, read_credentials
@@ -221,13 +221,14 @@ async def login(args: argparse.Namespace) -> None:
     # Checked with these credentials alone: `GET /v2/` answered with them (or with the token
     # they earn), the way docker checks a login before saving it.
     options = {**connection.options, "docker_config": False}
-    async with AsyncRegistryClient(**options) as client:
-        answer = await client.run(ping_flow(url), registry_url=url)
+    refused = f"{registry} refused the login of {credentials[0]!r}"
+    try:
+        async with AsyncRegistryClient(**options) as client:
+            answer = await client.run(ping_flow(url), registry_url=url)
+    except Unauthorized as exc:  # a token server said no
+        raise CliError(f"{refused}: {exc}", ExitCode.AUTH) from exc
     if answer.requires_auth:
-        raise CliError(
-            f"{registry} refused the login of {credentials[0]!r}: wrong username or password",
-            ExitCode.AUTH,
-        )
+        raise CliError(f"{refused}: wrong username or password", ExitCode.AUTH)
     where = DockerConfig(config_path(args.authfile)).store(server_key(registry), *credentials)
     _status(args, f"Credentials saved in {where}")
     _out("Login Succeeded")

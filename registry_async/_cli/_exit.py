@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from urllib.parse import urlsplit
 
 from registry_proto import (
     ArchiveWriteError,
@@ -65,4 +66,8 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, TransportFailure):
         return f"cannot reach the registry: {text}"
+    if isinstance(exc, Unauthorized):
+        url = urlsplit(exc.url)
+        if url.path.startswith("/v2/"):  # the registry's own refusal, not a token server's
+            return f"{text} (log in with: regv2 login {url.netloc})"
     return text

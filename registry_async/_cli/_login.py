@@ -106,7 +106,7 @@ class DockerConfig:
         else:
             token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
             auths[key] = {"auth": token}
-            where = str(self.path)
+            where = _shown(self.path)
         self._write()
         return where
 
@@ -138,6 +138,14 @@ class DockerConfig:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise CliError(f"cannot write {self.path}: {exc}", ExitCode.INPUT) from None
+
+
+def _shown(path: Path) -> str:
+    """`path`, with the home directory written `~` as docker's users know it."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
 
 
 def _run_helper(name: str, action: str, answer: str, *, missing_ok: bool = False) -> bool:

@@ -44,7 +44,8 @@ def test_login_checks_then_saves_and_logout_removes(
     host = basic_registry.host
     anonymous = regv2("ls", host)
     assert anonymous.code == 4
-    assert "401" in anonymous.error_line
+    assert "HTTP 401" in anonymous.error_line
+    assert anonymous.error_line.endswith(f"(log in with: regv2 login {host})")
 
     refused = regv2("login", host, "-u", USER, "--password-stdin", stdin=WRONG_PASSWORD + "\n")
     assert refused.code == 4
@@ -100,7 +101,8 @@ def test_login_with_a_token_server(regv2: Regv2, token_registry: RegistryServer)
     host = token_registry.host
     refused = regv2("login", host, "-u", "alice", "--password-stdin", stdin="not-her-password")
     assert refused.code == 4
-    assert "refused the credentials" in refused.error_line
+    assert refused.error_line.startswith(f"regv2: error: {host} refused the login of 'alice': ")
+    assert "token server" in refused.error_line
     accepted = regv2("login", host, "-u", "alice", "--password-stdin", stdin=USERS["alice"])
     assert accepted.code == 0, accepted.stderr
     assert host in saved_auths(regv2.config_file)
