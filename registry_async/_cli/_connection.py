@@ -68,12 +68,13 @@ class Connection:
         verify: bool | str = args.cacert or not self.insecure
         options: dict[str, Any] = {
             "verify": verify,
-            "timeout": args.timeout,
             "retries": args.retries,
             "docker_config": config_path(args.authfile),
         }
         if args.cert:
             options["client_cert"] = (args.cert, args.key) if args.key else args.cert
+        if args.timeout is not None:
+            options["timeout"] = args.timeout
         if args.max_concurrency is not None:
             options["max_concurrency"] = args.max_concurrency
         if credentials is not None:

@@ -131,8 +131,9 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
-        default=default(300.0),
-        help="for each network read or write (default 300)",
+        default=default(None),
+        help="how long connecting, or one network read or write, may wait "
+        "(default 30 to connect, 300 for the rest)",
     )
     tls.add_argument(
         "--retries",

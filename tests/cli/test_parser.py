@@ -93,6 +93,9 @@ def test_client_options() -> None:
     assert options["client_cert"] == ("c.pem", "k.pem")
     assert options["retries"] == 1
     assert (options["username"], options["password"]) == ("user", "pw")
+    # The library's default timeouts (30 s to connect) stay unless one is given.
+    assert "timeout" not in options
+    assert Connection(parse("ls", "h.example", "--timeout", "5"), None).options["timeout"] == 5.0
     with pytest.raises(UsageError, match="--cacert"):
         Connection(parse("ls", "h.example", "--insecure", "--cacert", "ca.pem"), None)
     with pytest.raises(UsageError, match="--key needs --cert"):
