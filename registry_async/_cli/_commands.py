@@ -21,7 +21,7 @@ from ._exit import CliError, ExitCode, UsageError
 from ._inspect import as_json, summary
 from ._login import DockerConfig, config_path, server_key
 from ._progress import Action, ProgressPrinter, human_size
-from ._refs import ImageRef, parse_image, parse_registry, parse_repository
+from ._refs import ImageRef, Registry, parse_image, parse_registry, parse_repository
 
 __all__ = ["COMMANDS"]
 
@@ -39,6 +39,12 @@ def _status(args: argparse.Namespace, text: str) -> None:
 
 def _connect(args: argparse.Namespace) -> Connection:
     return Connection(args, read_credentials(args))
+
+
+async def _reach(args: argparse.Namespace, registry: Registry) -> tuple[str, dict[str, Any]]:
+    """The registry's base URL, and the client options of this command."""
+    connection = _connect(args)
+    return await connection.url(registry), connection.options
 
 
 def _progress(args: argparse.Namespace, action: Action) -> ProgressPrinter | nullcontext[None]:
@@ -67,13 +73,14 @@ def _image_target(text: str) -> ImageRef:
 
 
 async def push(args: argparse.Namespace) -> None:
-    connection = _connect(args)
     image: ImageRef | None = None
     if args.original_tags or args.all_tags:
         registry = parse_registry(args.reference)
     else:
         image = _image_target(args.reference)
         registry = image.registry
+    connection = _connect(args)
+    if image is not None:
         _status(args, f"The push refers to repository [{image.name}]")
     url = await connection.url(registry)
     with _progress(args, "push") as printer:
@@ -122,8 +129,7 @@ async def _push_archive(
 
 async def pull(args: argparse.Namespace) -> None:
     image = parse_image(args.reference)
-    connection = _connect(args)
-    url = await connection.url(image.registry)
+    url, options = await _reach(args, image.registry)
     _status(args, f"Pulling {image}")
     result = await registry_async.pull_image(
         url,
@@ -131,7 +137,7 @@ async def pull(args: argparse.Namespace) -> None:
         image.reference,
         args.file,
         platform=args.platform,
-        **connection.options,
+        **options,
     )
     platform = f"{result.platform}, " if result.platform else ""
     _status(args, f"Wrote {result.path} ({platform}{human_size(result.size)})")
@@ -161,38 +167,31 @@ async def copy(args: argparse.Namespace) -> None:
 
 
 async def ls(args: argparse.Namespace) -> None:
-    registry = parse_registry(args.registry)
-    connection = _connect(args)
-    url = await connection.url(registry)
-    async for name in registry_async.iter_repositories(url, **connection.options):
+    url, options = await _reach(args, parse_registry(args.registry))
+    async for name in registry_async.iter_repositories(url, **options):
         _out(name)
 
 
 async def tags(args: argparse.Namespace) -> None:
     repository = parse_repository(args.repository)
-    connection = _connect(args)
-    url = await connection.url(repository.registry)
-    async for tag in registry_async.iter_tags(url, repository.repository, **connection.options):
+    url, options = await _reach(args, repository.registry)
+    async for tag in registry_async.iter_tags(url, repository.repository, **options):
         _out(tag)
 
 
 async def inspect(args: argparse.Namespace) -> None:
     image = parse_image(args.reference)
-    connection = _connect(args)
-    url = await connection.url(image.registry)
+    url, options = await _reach(args, image.registry)
     info = await registry_async.get_image_info(
-        url, image.repository, image.reference, platform=args.platform, **connection.options
+        url, image.repository, image.reference, platform=args.platform, **options
     )
     _out(as_json(info, str(image)) if args.json else summary(info, str(image)))
 
 
 async def rm(args: argparse.Namespace) -> None:
     image = parse_image(args.reference)
-    connection = _connect(args)
-    url = await connection.url(image.registry)
-    deleted = await registry_async.delete_image(
-        url, image.repository, image.reference, **connection.options
-    )
+    url, options = await _reach(args, image.registry)
+    deleted = await registry_async.delete_image(url, image.repository, image.reference, **options)
     if deleted:
         _out(f"Deleted {image}")
     else:
@@ -200,10 +199,8 @@ async def rm(args: argparse.Namespace) -> None:
 
 
 async def ping(args: argparse.Namespace) -> None:
-    registry = parse_registry(args.registry)
-    connection = _connect(args)
-    url = await connection.url(registry)
-    answer = await registry_async.ping(url, **connection.options)
+    url, options = await _reach(args, parse_registry(args.registry))
+    answer = await registry_async.ping(url, **options)
     login = (
         f"login required ({', '.join(answer.auth_schemes)})"
         if answer.requires_auth
