@@ -109,10 +109,10 @@ class ProgressPrinter:
         self._lock = threading.Lock()
         self._blobs: dict[str, _Blob] = {}
         self._lines: list[_Line] = []
-        self._settled = 0  # lines at the top that are done and drawn: never redrawn
-        self._live: list[
-            int
-        ] = []  # rows of each line drawn below, which the next redraw overwrites
+        # Lines at the top that are done and drawn are never redrawn; `_live` holds how many
+        # rows each line drawn below them takes, for the next redraw to go back over.
+        self._settled = 0
+        self._live: list[int] = []
         self._drawn_at: float | None = None
         self._dirty = False
 
