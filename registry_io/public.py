@@ -39,6 +39,7 @@ from registry_proto.operations import PushArgs
 
 from ._settings import ClientOptions, PushCallOptions
 from ._tags import extract_original_tags, get_primary_tag
+from .progress import ProgressPrinter
 
 __all__ = [
     "ApiVersion",
@@ -59,6 +60,7 @@ __all__ = [
     "NotFound",
     "Platform",
     "PlatformManifest",
+    "ProgressPrinter",
     "PullResult",
     "PushArgs",
     "PushCallOptions",

@@ -72,7 +72,13 @@ from ._events import (
 )
 from ._models import Body, BytesBody, EmptyBody, FileSink, FileSlice, Headers, Request, Response
 from ._platform import Platform
-from ._reference import RegistryEndpoint, validate_digest, validate_reference
+from ._reference import (
+    ImageReference,
+    RegistryEndpoint,
+    parse_reference,
+    validate_digest,
+    validate_reference,
+)
 from ._retry import RetryPolicy, with_retries
 
 __version__ = "2.0.0"
@@ -107,6 +113,7 @@ __all__ = [
     "Flow",
     "Headers",
     "ImageArchive",
+    "ImageReference",
     "ManifestBlobUnknown",
     "ManifestInvalid",
     "ManifestPushed",
@@ -146,6 +153,7 @@ __all__ = [
     "__version__",
     "http",
     "parallel",
+    "parse_reference",
     "read_archive",
     "read_archive_tags",
     "validate_digest",
