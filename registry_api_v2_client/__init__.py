@@ -32,7 +32,6 @@ from registry_async import (
     PushCallOptions,
     PushEvent,
     PushResult,
-    RegistryError,
     RegistryProtoError,
     RemoteProtocolError,
     ScopeDenied,
@@ -61,6 +60,7 @@ from ._api import (
     push_docker_tar_with_all_original_tags,
     push_docker_tar_with_original_tags,
 )
+from ._errors import RegistryError
 from ._models import (
     BlobInfo,
     ImageConfig,

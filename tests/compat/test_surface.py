@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import tomllib
 from importlib import metadata
@@ -175,9 +176,43 @@ def test_registry_async_names_stay_where_1x_used_none() -> None:
 
 
 def test_the_error_classes_are_the_library_s_own() -> None:
-    assert compat.RegistryError is registry_async.RegistryError
+    # 1.x's RegistryError was the root of its errors: here it is the root of the tree.
+    assert compat.RegistryError is registry_async.RegistryProtoError
+    assert issubclass(registry_async.RegistryError, compat.RegistryError)
     assert compat.TarReadError is registry_async.TarReadError
     assert compat.ValidationError is registry_async.ValidationError
+    for error in (compat.TarReadError, compat.ValidationError, registry_async.TransportFailure):
+        assert issubclass(error, compat.RegistryError)
+
+
+SUBMODULES = {
+    "exceptions": ["RegistryError", "TarReadError", "ValidationError"],
+    "models": ["ImageConfig", "ImageInspect", "LayerInfo"],
+    "core.types": ["BlobInfo", "ManifestInfo", "RegistryConfig"],
+    "tar.tags": ["extract_original_tags", "get_primary_tag", "parse_repository_tag"],
+    "utils": ["get_tar_manifest", "inspect_docker_tar", "validate_docker_tar"],
+    "push": [
+        "check_registry_connectivity",
+        "push_docker_tar",
+        "push_docker_tar_with_all_original_tags",
+        "push_docker_tar_with_original_tags",
+    ],
+    "registry": [
+        "delete_image",
+        "delete_image_by_digest",
+        "get_image_info",
+        "get_manifest",
+        "list_repositories",
+        "list_tags",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(SUBMODULES))
+def test_1x_submodules_hold_the_same_objects(module: str) -> None:
+    imported = importlib.import_module(f"registry_api_v2_client.{module}")
+    for name in SUBMODULES[module]:
+        assert getattr(imported, name) is getattr(compat, name), f"{module}.{name}"
 
 
 @pytest.mark.parametrize("name", sorted(V1_FUNCTIONS))

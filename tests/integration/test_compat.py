@@ -394,7 +394,12 @@ def test_errors_as_the_api_reference_catches_them(
     assert caught == [TarReadError, TarReadError]
     with pytest.raises(RegistryError) as missing:
         asyncio.run(get_manifest(registry_server.url, "compat/nothing-here", "latest"))
+    assert isinstance(missing.value, registry_async.RegistryError)
     assert missing.value.status == 404
+    # A refused connection was a RegistryError in 1.x, and still is one here.
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(RegistryError):
+        asyncio.run(list_tags(unreachable, "compat/nothing-here", timeout=5))
     with pytest.raises(RegistryError):
         asyncio.run(get_image_info(registry_server.url, "compat/nothing-here", "latest"))
     nobody = f"http://127.0.0.1:{free_port()}"
