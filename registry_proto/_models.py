@@ -162,8 +162,14 @@ class Request:
         """A copy of this request with `headers` instead of its own."""
         return dataclasses.replace(self, headers=headers)
 
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be shown in messages and logs: without userinfo, and without the
+        values of query parameters that carry secrets (tokens, signatures)."""
+        return _redact_url(self.url)
+
     def __repr__(self) -> str:
-        return f"Request({self.method} {_redact_url(self.url)})"
+        return f"Request({self.method} {self.display_url})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,12 +192,31 @@ class Response:
         return f"Response({self.status}, <{len(self.body)} bytes>)"
 
 
+# Query parameters whose values are credentials: tokens, and the signatures of the
+# pre-signed URLs object stores redirect blob downloads to (S3, GCS, Azure).
+_SECRET_WORDS = ("token", "signature", "credential", "secret", "password")
+_SECRET_NAMES = frozenset({"sig", "key", "code"})
+
+
+def _secret_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS)
+
+
 def _redact_url(url: str) -> str:
-    """Drop any `user:password@` part of a URL before it is shown anywhere."""
+    """`url` as it may be shown anywhere: no `user:password@` part, and the values of secret
+    query parameters (tokens, signatures) replaced."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
     authority, slash, path = rest.partition("/")
     if "@" in authority:
         authority = "[redacted]@" + authority.rpartition("@")[2]
-    return f"{scheme}://{authority}{slash}{path}"
+    path, question, query = path.partition("?")
+    if question:
+        fields = []
+        for field_ in query.split("&"):
+            name, equals, _ = field_.partition("=")
+            fields.append(f"{name}=[redacted]" if equals and _secret_param(name) else field_)
+        query = "&".join(fields)
+    return f"{scheme}://{authority}{slash}{path}{question}{query}"

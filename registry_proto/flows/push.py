@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel
 from .._errors import RegistryError, RegistryProtoError, ValidationError
-from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
+from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed, notice
 from .._manifest import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -262,6 +262,12 @@ def _upload(
         if exc.status != 413:
             raise
         # Too large for one request here (some registries and proxies cap bodies): chunks.
+        yield from notice(
+            "push",
+            f"the registry refused {what} in one request (HTTP 413): sending it in chunks of "
+            f"{DEFAULT_CHUNK_SIZE} bytes",
+            digest=digest,
+        )
         yield from cancel_upload(session.location)
         session = yield from start_session(endpoint, repository, digest)
         yield from upload_chunked(
