@@ -142,8 +142,9 @@ class Request:
     `response_body` says what the flow needs back: `"bytes"` reads the body (up to
     `max_response_bytes`), `"discard"` drops it unread, a `FileSink` streams it into a file.
 
-    `progress_key`, when set, asks the driver to report the body's bytes as they are sent
-    (as `BlobProgress(progress_key, sent, total)` events), if anyone listens.
+    `progress_key`, when set, asks the driver to report the bytes of the request body as they
+    are sent, or of a response body as it is written into a `FileSink` (as `BlobProgress`
+    events keyed `progress_key`), if anyone listens.
 
     `resent_whole` marks a request that is one step of a larger whole (a blob's upload) which
     the retry wrapper re-sends whole after a failure; drivers ignore it.
