@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -214,12 +215,18 @@ def exchange(request: Request) -> Iterator[Exchange]:
     sent.log()
 
 
+# What OpenSSL says when the answer to a TLS handshake is plain HTTP (OpenSSL 3.2 and later
+# name it a record layer failure).
+_PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE"})
+
+
 @contextmanager
 def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
 
     TLS failures (an untrusted certificate, a refused client certificate) and connections that
-    cannot be made are `ConnectFailure`s: trying again would meet the same refusal.
+    cannot be made are `ConnectFailure`s: trying again would meet the same refusal. A TLS
+    handshake answered in plain HTTP says which URL to use instead.
     """
     try:
         yield
@@ -227,6 +234,12 @@ def map_transport_errors(request: Request) -> Iterator[None]:
         tls = _find(exc, ssl.SSLError)
         kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
         reason = _describe(tls or exc)
+        if tls is not None and getattr(tls, "reason", None) in _PLAIN_HTTP_REASONS:
+            host = urlsplit(request.url).netloc.rpartition("@")[2]
+            raise kind(
+                f"{request!r}: TLS handshake failed: is this a plain-HTTP registry? "
+                f"use http://{host} ({reason})"
+            ) from exc
         raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
 
 

@@ -193,8 +193,17 @@ class Authenticator:
             if challenge is None:
                 return response
             if challenge.scheme == "basic":
+                if not self.credentials:
+                    # Nothing could ever answer this challenge: say what is missing.
+                    raise Unauthorized(
+                        f"{request.method} {request.display_url}: "
+                        f"{self._refusal(f'the registry at {self.endpoint.base_url}')} (HTTP 401)",
+                        status=401,
+                        method=request.method,
+                        url=request.display_url,
+                    )
                 if self._basic or self.credentials.basic is None or "basic" in retried:
-                    return response  # wrong credentials, or none: let the caller report it
+                    return response  # wrong credentials: let the caller report it
                 self._basic = True
                 retried.add("basic")
                 yield from notice(
@@ -233,7 +242,7 @@ class Authenticator:
         if response.status == 401:
             # Refused before anything was sent: say so once, rather than once per blob.
             raise Unauthorized(
-                f"the registry at {self.endpoint.base_url} refused the credentials (HTTP 401)",
+                f"{self._refusal(f'the registry at {self.endpoint.base_url}')} (HTTP 401)",
                 status=401,
                 method="GET",
                 url=request.url,
@@ -288,7 +297,7 @@ class Authenticator:
         self._now = max(self._now, response.received_at)
         if response.status in (401, 403):
             raise Unauthorized(
-                f"the token server at {_redact_url(realm)} refused the credentials "
+                f"{self._refusal(f'the token server at {_redact_url(realm)}')} "
                 f"(HTTP {response.status})",
                 status=response.status,
                 method="GET",
@@ -303,6 +312,12 @@ class Authenticator:
         self._tokens.setdefault(self._realm, {})[scopes] = _Token(
             token, response.received_at + expires_in
         )
+
+    def _refusal(self, who: str) -> str:
+        """What a 401 means: credentials refused, or none to send (then a login is needed)."""
+        if self.credentials:
+            return f"{who} refused the credentials"
+        return f"no credentials found for {self.endpoint.host}: {who} asks for a login"
 
     def _who(self) -> str:
         """Who asks, as a log line may say it: never a secret."""
