@@ -16,8 +16,16 @@ import httpx
 
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
 from registry_io.local_effects import perform_local
+from registry_io.logs import report
 from registry_io.stepping import Stepper
-from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
+from registry_io.transport import (
+    Answer,
+    ByteProgress,
+    download_progress,
+    exchange,
+    outgoing,
+    upload_progress,
+)
 from registry_proto import (
     Effect,
     Emit,
@@ -79,8 +87,7 @@ class AsyncDriver:
             await anyio.sleep(effect.seconds)
             return None
         if isinstance(effect, Emit):
-            if self._on_event is not None:
-                self._on_event(effect.event)
+            report(effect.event, self._on_event)
             return None
         # What is left touches only local files: blocking work, for a worker thread.
         return await anyio.to_thread.run_sync(perform_local, effect, temporary)
@@ -89,14 +96,15 @@ class AsyncDriver:
         def stream(body: FileSlice) -> AsyncIterator[bytes]:
             return self._counted(request, _aiter_slice(body))
 
-        with map_transport_errors(request):
+        with exchange(request) as sent:
             response = await self._client.send(outgoing(self._client, request, stream), stream=True)
             try:
-                answer = Answer(request, response)
+                answer = sent.answer(response)
                 if answer.sink is not None:
                     writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
+                    progress = download_progress(self._on_event, request, answer.sink)
                     try:
-                        await _stream_into(response.aiter_bytes(), writer)
+                        await _stream_into(response.aiter_bytes(), writer, progress)
                     finally:
                         digest = await anyio.to_thread.run_sync(writer.close)
                     return answer.written(writer, digest)
@@ -125,7 +133,7 @@ class AsyncDriver:
 
     def _counted(self, request: Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         progress = upload_progress(self._on_event, request)
-        return chunks if progress is None else _counting(chunks, progress.sent)
+        return chunks if progress is None else _counting(chunks, progress.add)
 
 
 async def _counting(
@@ -146,11 +154,14 @@ async def _read_into(answer: Answer, response: httpx.Response) -> None:
         await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
 
 
-async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:
+async def _stream_into(
+    chunks: AsyncIterator[bytes], writer: SinkWriter, progress: ByteProgress | None
+) -> None:
     """Write `chunks` through `writer` in a worker thread while the next ones arrive.
 
     Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
-    written and hashed, so the network and the disk work at the same time.
+    written and hashed, so the network and the disk work at the same time. Each piece written
+    is counted for `progress` here, on the event loop, never in the worker thread.
     """
     send, receive = anyio.create_memory_object_stream[bytes](2)
 
@@ -158,6 +169,8 @@ async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None
         async with receive:
             async for piece in receive:
                 await anyio.to_thread.run_sync(writer.write, piece)
+                if progress is not None:
+                    progress.add(piece)
 
     try:
         async with anyio.create_task_group() as group:

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar, Unpack, cast
 from registry_proto import (
     Authenticator,
     Flow,
-    PushEvent,
+    ProgressEvent,
     RegistryEndpoint,
     ValidationError,
     with_auth,
@@ -281,10 +281,12 @@ class ClientCore:
         destination: str | os.PathLike[str],
         *,
         platform: str | None = None,
+        progress: Callable[[ProgressEvent], object] | None = None,
         **client_options: Unpack[ClientOptions],
     ) -> Call[PullResult]:
         """Pull an image by tag or digest into an archive file (docker 25+ `docker save`
-        layout, also an OCI layout); `platform` picks one image of an index."""
+        layout, also an OCI layout); `platform` picks one image of an index, `progress`
+        receives `ProgressEvent`s."""
         flow = ops.pull_image(
             registry_url,
             repository,
@@ -294,7 +296,7 @@ class ClientCore:
             host_platform=host_platform(),
             max_concurrency=self.settings.max_concurrency,
         )
-        return Call(flow, (registry_url,))
+        return Call(flow, (registry_url,), progress)
 
     def copy_image(
         self,
@@ -307,14 +309,15 @@ class ClientCore:
         *,
         platform: str | None = None,
         all_platforms: bool = False,
-        progress: Callable[[PushEvent], object] | None = None,
+        progress: Callable[[ProgressEvent], object] | None = None,
         **client_options: Unpack[ClientOptions],
     ) -> Call[str]:
         """Copy an image to another repository or registry, byte for byte; return its digest.
 
         Within one registry blobs are mounted; across registries they stream through
         temporary files. From an index, `platform` picks one image, `all_platforms` copies it
-        all. Credentials are looked up for each registry.
+        all. Credentials are looked up for each registry. `progress` receives
+        `ProgressEvent`s.
         """
         flow = ops.copy_image(
             source_registry_url,

@@ -6,9 +6,10 @@ performs no I/O of any kind: no sockets, files, clocks, threads or event loops. 
 `registry_async` (asyncio and trio) and `registry_sync` (blocking) perform the effects.
 
 Exported here is what a driver performs and what clients and users meet: the effects and the
-requests, responses and bodies they carry, the errors, the push events, `RegistryEndpoint` and
-`Platform`, and `http` and `parallel` for writing a flow of one's own. The public operations
-are in `registry_proto.operations`, whole conversations in `registry_proto.flows`.
+requests, responses and bodies they carry, the errors, the progress events and notices,
+`RegistryEndpoint` and `Platform`, and `http` and `parallel` for writing a flow of one's own.
+The public operations are in `registry_proto.operations`, whole conversations in
+`registry_proto.flows`.
 """
 
 from ._archive import ArchiveImage, ArchiveTags, ImageArchive, read_archive, read_archive_tags
@@ -63,12 +64,17 @@ from ._errors import (
     ValidationError,
 )
 from ._events import (
+    BlobDownloaded,
     BlobMounted,
     BlobProgress,
     BlobSkipped,
     BlobUploaded,
+    ManifestPulled,
     ManifestPushed,
+    Notice,
+    ProgressEvent,
     PushEvent,
+    TransferStarted,
 )
 from ._models import Body, BytesBody, EmptyBody, FileSink, FileSlice, Headers, Request, Response
 from ._platform import Platform
@@ -88,6 +94,7 @@ __all__ = [
     "ArchiveTags",
     "ArchiveWriteError",
     "Authenticator",
+    "BlobDownloaded",
     "BlobMounted",
     "BlobProgress",
     "BlobSkipped",
@@ -116,15 +123,18 @@ __all__ = [
     "ImageReference",
     "ManifestBlobUnknown",
     "ManifestInvalid",
+    "ManifestPulled",
     "ManifestPushed",
     "ManifestUnknown",
     "MoveFile",
     "NameInvalid",
     "NameUnknown",
     "NotFound",
+    "Notice",
     "Offload",
     "Parallel",
     "Platform",
+    "ProgressEvent",
     "PushEvent",
     "RangeInvalid",
     "ReadFile",
@@ -144,6 +154,7 @@ __all__ = [
     "TarReadError",
     "TempFile",
     "TooManyRequests",
+    "TransferStarted",
     "TransportFailure",
     "Unauthorized",
     "Unavailable",

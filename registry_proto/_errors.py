@@ -15,7 +15,9 @@ errors. Anything else escaping is a bug.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -321,12 +323,47 @@ def error_from_response(
         for e in errors
     )
     if not summary:
-        text = body[:200].decode("utf-8", "replace").strip()
-        summary = text or "no error body"
+        summary = _plain_summary(body, url)
     prefix = f"{context}: " if context else ""
     return cls(
         f"{prefix}HTTP {status}: {summary}", status=status, errors=errors, method=method, url=url
     )
+
+
+# A body longer than this is not read for its first line: it is no registry's error.
+_PEEK = 4096
+_LINE = 120
+_HTML = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title)\b", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>|<!--.*?-->", re.S)
+
+
+def _plain_summary(body: bytes, url: str) -> str:
+    """One line for a body that is no spec error document: the title of an HTML page (a web
+    server answered, not a registry), else the first line of text, cut short."""
+    text = body[:_PEEK].decode("utf-8", "replace")
+    if _HTML.match(text):
+        title = _TITLE.search(text)
+        line = _first_line(html.unescape(title.group(1) if title else _TAG.sub("\n", text)))
+        shown = f" ({line})" if line else ""
+        return f"an HTML page{shown}: is this the URL of a registry?"
+    line = _first_line(text)
+    if not line:
+        return "no error body"
+    if "HTTP request to an HTTPS server" in line and url.startswith("http://"):
+        # Go's TLS servers (distribution among them) answer plain HTTP with this 400.
+        host = url[len("http://") :].partition("/")[0]
+        line += f" Use https://{host}"
+    return line
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, its spaces collapsed, at most `_LINE` characters."""
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if line:
+            return line if len(line) <= _LINE else line[: _LINE - 3] + "..."
+    return ""
 
 
 def _short(detail: Any) -> str:

@@ -35,6 +35,7 @@ from ._errors import (
     RegistryProtoError,
     TransportFailure,
 )
+from ._events import notice
 from ._intercept import intercept
 from ._models import EmptyBody, Request, Response
 
@@ -172,9 +173,21 @@ def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
     answered under `policy`."""
     policy = policy or RetryPolicy()
 
+    def wait(what: str, reason: str, delay: float, tries: int) -> Flow[None]:
+        yield from notice(
+            "retry",
+            f"{what}: {reason}; trying again in {delay:.2f}s (try {tries + 1} of "
+            f"{policy.attempts})",
+            reason=reason,
+            delay=delay,
+            attempt=tries + 1,
+        )
+        yield from sleep(delay)
+
     def send(request: Request) -> Flow[Response]:
         if not _repeatable(request):
             return (yield from http(request))
+        what = f"{request.method} {request.display_url}"
         retry = 0
         while True:
             try:
@@ -182,11 +195,12 @@ def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
             except TransportFailure as exc:
                 if isinstance(exc, ConnectFailure) or retry + 1 >= policy.attempts:
                     raise
-                yield from sleep(policy.delay(retry, None))
+                yield from wait(what, str(exc), policy.delay(retry, None), retry + 1)
             else:
                 if response.status not in _TRANSIENT or retry + 1 >= policy.attempts:
                     return response
-                yield from sleep(policy.delay(retry, response))
+                reason = f"HTTP {response.status}"
+                yield from wait(what, reason, policy.delay(retry, response), retry + 1)
             retry += 1
 
     def on_event(event: object) -> Flow[bool]:
@@ -194,7 +208,8 @@ def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
             return False
         if event.failures >= policy.attempts or not _worth_retrying(event.error):
             raise event.error
-        yield from sleep(policy.delay(event.failures - 1, None))
+        delay = policy.delay(event.failures - 1, None)
+        yield from wait("upload", str(event.error), delay, event.failures)
         return True
 
     return intercept(flow, send, on_event=on_event)

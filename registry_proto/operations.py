@@ -16,7 +16,7 @@ from typing import Any, TypedDict, Unpack
 from ._archive import Platform, read_archive_tags
 from ._effects import Flow
 from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
-from ._events import PushEvent
+from ._events import ProgressEvent
 from ._reference import (
     RegistryEndpoint,
     validate_reference,
@@ -120,7 +120,7 @@ class PushArgs(TypedDict, total=False):
     - `compression`: None keeps layers as stored; `"gzip"` / `"zstd"` compresses uncompressed
       layers while streaming them;
     - `chunk_size`: send blobs in chunks of this many bytes instead of one request each;
-    - `progress`: a callable receiving `PushEvent`s (handled by the client, not here).
+    - `progress`: a callable receiving `ProgressEvent`s (handled by the client, not here).
     """
 
     source: str | None
@@ -128,7 +128,7 @@ class PushArgs(TypedDict, total=False):
     all_platforms: bool
     compression: str | None
     chunk_size: int | None
-    progress: Callable[[PushEvent], object] | None
+    progress: Callable[[ProgressEvent], object] | None
 
 
 class PushContext(TypedDict):

@@ -15,8 +15,9 @@ import httpx
 
 from registry_io.files import SinkWriter, iter_slice, remove_quietly
 from registry_io.local_effects import perform_local
+from registry_io.logs import report
 from registry_io.stepping import Stepper
-from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
+from registry_io.transport import download_progress, exchange, outgoing, upload_progress
 from registry_proto import Effect, Emit, FileSlice, Flow, Parallel, Request, Response, Sleep
 
 __all__ = ["SyncDriver"]
@@ -75,8 +76,7 @@ class SyncDriver:
             time.sleep(effect.seconds)
             return None
         if isinstance(effect, Emit):
-            if self._on_event is not None:
-                self._on_event(effect.event)
+            report(effect.event, self._on_event)
             return None
         return perform_local(effect, temporary)
 
@@ -84,15 +84,18 @@ class SyncDriver:
         def stream(body: FileSlice) -> Iterator[bytes]:
             return self._counted(request, iter_slice(body))
 
-        with map_transport_errors(request):
+        with exchange(request) as sent:
             response = self._client.send(outgoing(self._client, request, stream), stream=True)
             try:
-                answer = Answer(request, response)
+                answer = sent.answer(response)
                 if answer.sink is not None:
                     writer = SinkWriter(answer.sink)
+                    progress = download_progress(self._on_event, request, answer.sink)
                     try:
                         for chunk in response.iter_bytes():
                             writer.write(chunk)
+                            if progress is not None:
+                                progress.add(chunk)
                     finally:
                         digest = writer.close()
                     return answer.written(writer, digest)
@@ -105,7 +108,7 @@ class SyncDriver:
 
     def _counted(self, request: Request, chunks: Iterator[bytes]) -> Iterator[bytes]:
         progress = upload_progress(self._on_event, request)
-        return chunks if progress is None else _counting(chunks, progress.sent)
+        return chunks if progress is None else _counting(chunks, progress.add)
 
     def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))

@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 from typing import Literal
 
-from .._effects import Flow, http
+from .._effects import Flow, emit, http
 from .._errors import (
     DigestMismatch,
     RemoteProtocolError,
     TransportFailure,
     ValidationError,
 )
+from .._events import BlobDownloaded
 from .._headers import resolve_location
 from .._manifest import sha256_digest
 from .._models import FileSink, Request, Response
@@ -65,7 +66,11 @@ def get_blob(
 def download_blob(
     endpoint: RegistryEndpoint, repository: str, digest: str, size: int, sink: FileSink
 ) -> Flow[None]:
-    """`GET /v2/<name>/blobs/<digest>` straight into `sink`, checked against digest and size."""
+    """`GET /v2/<name>/blobs/<digest>` straight into `sink`, checked against digest and size.
+
+    The driver reports the bytes as they arrive (`BlobProgress`, direction "download"), and
+    `BlobDownloaded` follows once they are checked.
+    """
     if not digest.startswith("sha256:"):
         raise ValidationError(f"blob {digest}: only sha256 content can be checked on download")
     response = yield from _fetch(endpoint, repository, digest, 0, sink)
@@ -75,6 +80,7 @@ def download_blob(
             f"blob {digest} downloaded as {response.written} bytes with digest {actual} "
             f"(expected {size} bytes)"
         )
+    yield from emit(BlobDownloaded(digest, size))
 
 
 def _fetch(
@@ -93,7 +99,11 @@ def _fetch(
     url = endpoint.url(f"/v2/{repository}/blobs/{digest}")
     for _ in range(_MAX_REDIRECTS + 1):
         request = Request(
-            method="GET", url=url, max_response_bytes=max_bytes or 64 * 1024, response_body=body
+            method="GET",
+            url=url,
+            max_response_bytes=max_bytes or 64 * 1024,
+            response_body=body,
+            progress_key=digest if isinstance(body, FileSink) else None,
         )
         response = yield from http(request)
         if response.status not in _REDIRECTS:

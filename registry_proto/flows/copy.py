@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel, remove_file, temp_file
-from .._events import BlobMounted
+from .._events import BlobMounted, BlobSkipped, ManifestPushed, TransferStarted
 from .._manifest import Descriptor
 from .._models import FileSink, FileSlice
 from .._platform import Platform
@@ -88,6 +88,8 @@ def _copy_blobs(
     if same_registry:
         scopes.add(f"repository:{source.repository}:pull")
     yield from declare_scopes(destination.endpoint, frozenset(scopes))
+    total = sum(blob.size for blob in blobs)
+    yield from emit(TransferStarted(total, len(blobs), "copy", destination.repository))
     yield from parallel(
         [_copy_blob(source, destination, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
@@ -113,10 +115,13 @@ def _copy_blob(
             if session is not None:  # the registry opened an upload instead; not needed
                 yield from cancel_upload(session.location)
     elif source.endpoint.base_url == target.base_url:
-        return  # the same repository: it is all there already
+        # The same repository: it is all there already.
+        yield from emit(BlobSkipped(blob.digest, blob.size))
+        return
     # Through a temporary file: downloaded whole and checked, then pushed like any blob (a HEAD
     # first skips what the destination has).
     if (yield from blob_exists(target, destination.repository, blob.digest)):
+        yield from emit(BlobSkipped(blob.digest, blob.size))
         return
     spool = yield from temp_file("", ".blob")
     yield from download_blob(
@@ -128,15 +133,15 @@ def _copy_blob(
 
 
 def _put(destination: Location, reference: str, manifest: FetchedManifest) -> Flow[str]:
-    return (
-        yield from put_manifest(
-            destination.endpoint,
-            destination.repository,
-            reference,
-            manifest.media_type or str(json_object(manifest.data).get("mediaType") or ""),
-            manifest.data,
-        )
+    digest = yield from put_manifest(
+        destination.endpoint,
+        destination.repository,
+        reference,
+        manifest.media_type or str(json_object(manifest.data).get("mediaType") or ""),
+        manifest.data,
     )
+    yield from emit(ManifestPushed(destination.repository, reference, digest))
+    return digest
 
 
 def _blobs(manifest: FetchedManifest) -> list[Descriptor]:

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel
 from .._errors import RegistryError, RegistryProtoError, ValidationError
-from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
+from .._events import (
+    BlobMounted,
+    BlobSkipped,
+    BlobUploaded,
+    ManifestPushed,
+    TransferStarted,
+    notice,
+)
 from .._manifest import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -262,6 +269,12 @@ def _upload(
         if exc.status != 413:
             raise
         # Too large for one request here (some registries and proxies cap bodies): chunks.
+        yield from notice(
+            "push",
+            f"the registry refused {what} in one request (HTTP 413): sending it in chunks of "
+            f"{DEFAULT_CHUNK_SIZE} bytes",
+            digest=digest,
+        )
         yield from cancel_upload(session.location)
         session = yield from start_session(endpoint, repository, digest)
         yield from upload_chunked(
@@ -291,6 +304,11 @@ def _unique(blobs: list[BlobUpload]) -> list[BlobUpload]:
     return list({blob.descriptor.digest: blob for blob in blobs}.values())
 
 
+def _started(repository: str, blobs: list[BlobUpload]) -> Flow[None]:
+    total = sum(blob.descriptor.size for blob in blobs)
+    yield from emit(TransferStarted(total, len(blobs), "push", repository))
+
+
 def push_image(
     endpoint: RegistryEndpoint,
     repository: str,
@@ -305,6 +323,7 @@ def push_image(
     state = state if state is not None else PushState()
     blobs = _unique([image.config, *image.layers])
     yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
+    yield from _started(repository, blobs)
     stored = yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
@@ -345,6 +364,7 @@ def push_index(
         raise ValidationError("an index is pushed as it is stored: compression would change it")
     blobs = _unique([blob for child in index.children for blob in child.blobs])
     yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
+    yield from _started(repository, blobs)
     yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,

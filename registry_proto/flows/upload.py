@@ -33,7 +33,7 @@ from .._errors import (
     TransportFailure,
     ValidationError,
 )
-from .._events import BlobProgress
+from .._events import BlobProgress, notice
 from .._headers import add_query, parse_upload_range, resolve_location
 from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
 from .._reference import RegistryEndpoint
@@ -122,10 +122,22 @@ def try_mount(
     )
     response = yield from http(request)
     if response.status in (401, 403, 404):
+        yield from notice(
+            "push",
+            f"mounting blob {digest} from {source_repository} refused "
+            f"(HTTP {response.status}): sending it instead",
+            digest=digest,
+        )
         return False, None
     expect(response, request, 201, 202, context=f"mounting blob {digest} from {source_repository}")
     if response.status == 201:
         return True, None
+    yield from notice(
+        "push",
+        f"the registry declined to mount blob {digest} from {source_repository}: "
+        "sending it instead",
+        digest=digest,
+    )
     return False, _session_from(request, response)
 
 
@@ -215,6 +227,12 @@ def _send_chunk(
             smaller = max(_MIN_BODY, session.min_chunk, body.length // 2)
             if held.offset == session.offset and smaller < body.length:
                 held = dataclasses.replace(held, max_body=smaller)
+                yield from notice(
+                    "push",
+                    f"a chunk of {what} was refused as too large (HTTP {response.status}): "
+                    f"sending at most {smaller} bytes per request",
+                    max_body=smaller,
+                )
             session = held
             continue
         # ECR answers PATCH with 201, GCR once with 204: all mean "accepted".

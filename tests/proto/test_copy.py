@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from registry_proto import BlobMounted, DigestMismatch, Request, Response
+from registry_proto import (
+    BlobDownloaded,
+    BlobMounted,
+    BlobUploaded,
+    DigestMismatch,
+    ManifestPushed,
+    ProgressEvent,
+    Request,
+    Response,
+    TransferStarted,
+)
 from registry_proto import operations as ops
 from registry_proto.testing import FakeRegistry, PureDriver
 from registry_proto.testing._faults import Faults
@@ -35,6 +45,20 @@ def test_copy_across_registries_is_byte_for_byte() -> None:
     assert there.manifest("dst", digest) is not None
     assert set(there.blobs("dst")) == set(here.blobs("src"))
     assert [path for path in driver.files if path != ARCHIVE] == []  # temporary files gone
+
+
+def test_a_copy_reports_its_progress() -> None:
+    _, _, driver = two_registries()
+    driver.events.clear()
+    digest = driver.run(ops.copy_image(REGISTRY, "src", "1", OTHER, "dst", max_concurrency=1))
+    events = [e for e in driver.events if isinstance(e, ProgressEvent)]
+    kinds = [type(e) for e in events]
+    # Each blob (config, two layers) comes down, then goes up; the manifest follows them.
+    assert kinds == [TransferStarted, *[BlobDownloaded, BlobUploaded] * 3, ManifestPushed]
+    start = events[0]
+    assert isinstance(start, TransferStarted)
+    assert (start.what, start.repository, start.total_blobs) == ("copy", "dst", 3)
+    assert events[-1] == ManifestPushed("dst", "1", digest)
 
 
 def test_copy_within_a_registry_mounts_every_blob() -> None:
