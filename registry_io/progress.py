@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, TextIO
 
-from registry_proto import BlobMounted, BlobProgress, BlobSkipped, BlobUploaded, ManifestPushed
+from registry_proto import (
+    BlobDownloaded,
+    BlobMounted,
+    BlobProgress,
+    BlobSkipped,
+    BlobUploaded,
+    ManifestPulled,
+    ManifestPushed,
+    TransferStarted,
+)
 
 __all__ = ["ProgressPrinter", "human_size"]
 
@@ -178,7 +187,20 @@ class ProgressPrinter:
         if isinstance(event, BlobUploaded):
             size = human_size(event.size)
             return self._finish(event.source_digest, f"{words.done} {size}", event.size)
-        text = _manifest_line(event) if isinstance(event, ManifestPushed) else _describe(event)
+        if isinstance(event, BlobDownloaded):
+            if self._words is not _WORDS["pull"]:
+                return None  # a copy sends the blob on next: its upload ends the line
+            return self._finish(event.digest, f"{words.done} {human_size(event.size)}", event.size)
+        if isinstance(event, TransferStarted):
+            # Quiet on a terminal, where the blob lines say it all; one line in a log.
+            if self._interactive:
+                return None
+            text = (
+                f"{event.what} {event.repository}: {event.total_blobs} blobs, "
+                f"{human_size(event.total_bytes)}"
+            )
+        else:
+            text = _manifest_line(event)
         self._lines.append(text)
         return text
 
@@ -256,7 +278,11 @@ def _fraction(blob: _Blob) -> str:
     return f"{human_size(blob.sent)}/{human_size(blob.total)} ({percent}%)"
 
 
-def _manifest_line(event: ManifestPushed) -> str:
+def _manifest_line(event: object) -> str:
+    if isinstance(event, ManifestPulled):
+        return f"{event.repository}:{event.reference}: digest: {event.digest}"
+    if not isinstance(event, ManifestPushed):
+        return _describe(event)
     if event.reference == event.digest:  # a child manifest of an index, stored by digest
         return f"{event.repository}@{event.digest}: manifest stored"
     return f"{event.repository}:{event.reference}: digest: {event.digest}"

@@ -131,14 +131,16 @@ async def pull(args: argparse.Namespace) -> None:
     image = parse_image(args.reference)
     url, options = await _reach(args, image.registry)
     _status(args, f"Pulling {image}")
-    result = await registry_async.pull_image(
-        url,
-        image.repository,
-        image.reference,
-        args.file,
-        platform=args.platform,
-        **options,
-    )
+    with _progress(args, "pull") as printer:
+        result = await registry_async.pull_image(
+            url,
+            image.repository,
+            image.reference,
+            args.file,
+            platform=args.platform,
+            progress=printer,
+            **options,
+        )
     platform = f"{result.platform}, " if result.platform else ""
     _status(args, f"Wrote {result.path} ({platform}{human_size(result.size)})")
     _out(image.pinned(result.digest))

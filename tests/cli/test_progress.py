@@ -14,12 +14,15 @@ from dataclasses import dataclass
 import pytest
 
 from registry_async import (
+    BlobDownloaded,
     BlobMounted,
     BlobProgress,
     BlobSkipped,
     BlobUploaded,
+    ManifestPulled,
     ManifestPushed,
     ProgressPrinter,
+    TransferStarted,
 )
 from registry_io.progress import human_size
 from tests.cli.terminal import screen
@@ -105,6 +108,41 @@ def test_the_words_follow_the_action() -> None:
         "a1a1a1a1a1a1: Downloading 0 B/10 B (0%)",
         "a1a1a1a1a1a1: Download complete 10 B",
         "b2b2b2b2b2b2: Already exists",
+    ]
+
+
+def test_a_pull_from_start_to_manifest() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, action="pull")
+    for event in (
+        TransferStarted(4010, 2, "pull", "demo/app"),
+        BlobProgress(LAYER, 4000, 4000, "download"),
+        BlobDownloaded(LAYER, 4000),
+        BlobDownloaded(CONFIG, 10),
+        ManifestPulled("demo/app", "1.0", MANIFEST, "app.tar"),
+    ):
+        printer(event)
+    assert stream.getvalue().splitlines() == [
+        "pull demo/app: 2 blobs, 4.01 kB",
+        "a1a1a1a1a1a1: Downloading 4 kB/4 kB (100%)",
+        "a1a1a1a1a1a1: Download complete 4 kB",
+        "b2b2b2b2b2b2: Download complete 10 B",
+        f"demo/app:1.0: digest: {MANIFEST}",
+    ]
+
+
+def test_a_copy_ends_a_blob_line_when_the_blob_is_sent_on() -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, action="copy")
+    for event in (
+        BlobProgress(LAYER, 10, 10, "download"),
+        BlobDownloaded(LAYER, 10),
+        BlobUploaded(LAYER, LAYER, 10),
+    ):
+        printer(event)
+    assert stream.getvalue().splitlines() == [
+        "a1a1a1a1a1a1: Copying 10 B/10 B (100%)",
+        "a1a1a1a1a1a1: Copied 10 B",
     ]
 
 

@@ -65,6 +65,8 @@ def test_push_list_inspect_pull_and_push_back(
     assert pulled.code == 0, pulled.stderr
     assert pulled.stdout == f"{image}@{digest}\n"
     assert pulled.stderr.splitlines()[0] == f"Pulling {image}"
+    assert "Download complete" in pulled.stderr  # one line per event, off a terminal
+    assert f": digest: {digest}" in pulled.stderr
     pushed_back = regv2("push", "--quiet", archive, f"{host}/cli/roundtrip-back:2")
     assert pushed_back.stdout == f"{host}/cli/roundtrip-back:2@{digest}\n"
     assert pushed_back.stderr == ""
