@@ -1,0 +1,151 @@
+"""Pulling an image from a local registry into one archive file on local disk.
+
+The image is pushed once (with ``registry_sync``) and that registry storage kept as a seed;
+every run gets a new registry whose storage is a copy of the seed, and writes a new file. After
+each run, outside the timing, every blob in the file is hashed: the config and each layer must
+hash to the pushed digests. The file is then deleted, and the run fails if it left anything
+else behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    CONTENDERS_DIR,
+    MIB,
+    Contender,
+    Sample,
+    Suite,
+    copy_tree,
+    fresh_registry,
+    log,
+    require_binary,
+    run_rounds,
+    run_timed,
+)
+from _images import ImageSpec, build_archive, verify_archive
+from _peers import DXF, peer_python
+from _report import Row, ScenarioResult
+from docker_save import read_image
+
+import registry_sync
+
+__all__ = ["run_pull"]
+
+REFERENCE = "bench.example/pull:latest"
+REPOSITORY = "bench/pull"
+TAG = "latest"
+SKOPEO = "skopeo (docker-archive)"
+RAW = "raw httpx (limit)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one run pulls, and into which file."""
+
+    url: str
+    host: str
+    dest: Path
+
+
+# Each of this project's contenders is a one-liner: `python -c CODE URL REPOSITORY TAG DEST`.
+_ASYNCIO = (
+    "import asyncio, sys, registry_async; asyncio.run(registry_async.pull_image(*sys.argv[1:5]))"
+)
+_SYNC = "import sys, registry_sync; registry_sync.pull_image(*sys.argv[1:5])"
+
+
+def _python(code: str) -> Any:
+    def command(t: Target) -> list[str]:
+        return [sys.executable, "-c", code, t.url, REPOSITORY, TAG, str(t.dest)]
+
+    return command
+
+
+def _skopeo(t: Target) -> list[str]:
+    return [
+        require_binary("skopeo"),
+        "--insecure-policy",
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://{t.host}/{REPOSITORY}:{TAG}",
+        f"docker-archive:{t.dest}",
+    ]
+
+
+def _dxf(t: Target) -> list[str]:
+    script = CONTENDERS_DIR / "dxf_pull.py"
+    return [str(peer_python(DXF)), str(script), t.host, REPOSITORY, TAG, str(t.dest)]
+
+
+def _raw_httpx(t: Target) -> list[str]:
+    script = CONTENDERS_DIR / "raw_httpx_pull.py"
+    return [sys.executable, str(script), t.url, REPOSITORY, TAG, str(t.dest)]
+
+
+CONTENDERS: tuple[Contender[Target], ...] = (
+    Contender("asyncio", "registry_async (asyncio)", "ours", _python(_ASYNCIO)),
+    Contender("sync", "registry_sync", "ours", _python(_SYNC)),
+    Contender("skopeo", SKOPEO, "peer", _skopeo),
+    Contender("dxf", DXF.name, "peer", _dxf),
+    Contender("raw", RAW, "limit", _raw_httpx),
+)
+
+SETUP = (
+    "Pull one image ({size:.0f} MiB in {layers} layers: {image}; layers stored uncompressed) "
+    "from a local registry (storage a fresh copy per run) into one archive file on local disk. "
+    "This project writes the Docker 25+ `docker save` layout under a temporary name renamed into "
+    "place; skopeo writes the older `docker save` layout; python-dxf has no image pull, so a "
+    "script streams its blobs one after another into the Docker 25+ layout; the limit streams "
+    "every blob at once straight into its place in the file with httpx, hashing on the way. "
+    "After each run every blob in the file is hashed and checked."
+)
+
+
+def run_pull(suite: Suite, *, spec: ImageSpec, warm_up: bool) -> ScenarioResult:
+    """Pull ``spec``'s image with every contender."""
+    title = f"Pull {spec.text_mib + spec.random_mib:g} MiB into one file"
+    directory = suite.work / "pull"
+    directory.mkdir(parents=True, exist_ok=True)
+    log(f"{title}: building and pushing the image ({spec.describe()}) ...")
+    archive = build_archive(directory / "image.tar", spec, REFERENCE)
+    image = read_image(str(archive))
+    config, layers = image.config.digest, [layer.digest for layer in image.layers]
+    size_mib = sum(blob.size for blob in image.blobs) / MIB
+    seed = suite.seeds / "pull"
+    with fresh_registry(suite.storage_dir) as server:
+        registry_sync.push_docker_tar(str(archive), server.url, REPOSITORY, TAG)
+        copy_tree(server.storage_dir, seed)
+    archive.unlink()
+
+    def measure(contender: Contender[Target], run: str) -> Sample:
+        dest = suite.dest_dir / f"{contender.key}-{run}.tar"
+        with fresh_registry(suite.storage_dir, seed) as server:
+            try:
+                target = Target(server.url, server.host, dest)
+                timing = run_timed(contender.command(target), suite.env, contender.name)
+                file_mib = dest.stat().st_size / MIB
+                verify_archive(dest, config, layers)
+            finally:
+                dest.unlink(missing_ok=True)
+        left = sorted(p.name for p in suite.dest_dir.iterdir())
+        if left:
+            raise RuntimeError(f"{contender.name} left files behind in {suite.dest_dir}: {left}")
+        return Sample(timing.seconds, timing.cpu_seconds, timing.peak_rss_mib, f"{file_mib:.1f}")
+
+    samples = run_rounds(CONTENDERS, repeat=suite.repeat, warm_up=warm_up, measure=measure)
+    return ScenarioResult(
+        key="pull",
+        title=title,
+        setup=SETUP.format(size=size_mib, layers=len(layers), image=spec.describe()),
+        rows=[Row(c.name, c.role, samples[c.name]) for c in CONTENDERS],
+        limit=RAW,
+        peers=[SKOPEO, DXF.name],
+        size_mib=size_mib,
+        note_header="file MiB",
+        parameters={"image": spec.describe(), "image_mib": size_mib},
+    )
