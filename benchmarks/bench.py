@@ -53,7 +53,7 @@ FULL = {
     "push_large": "0+4x256",
     "wan": "60+1x35",
     "repositories": 5000,
-    "repeat": 3,
+    "repeat": 5,
     "import_repeat": 10,
 }
 QUICK = {
@@ -84,7 +84,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a check in minutes")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
-    parser.add_argument("--repeat", type=int, help="timed runs per contender (3; quick 2)")
+    parser.add_argument("--repeat", type=int, help="timed runs per contender (5; quick 2)")
     parser.add_argument("--push", type=image_spec, help="push image (61+4x22; quick 4+4x3)")
     parser.add_argument("--push-large", type=image_spec, help="large push image (0+4x256)")
     parser.add_argument("--wan", type=image_spec, help="WAN push image (60+1x35; quick 4+1x4)")

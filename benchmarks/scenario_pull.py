@@ -10,6 +10,7 @@ else behind.
 from __future__ import annotations
 
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from _images import ImageSpec, build_archive, verify_archive
 from _peers import DXF, peer_python
 from _report import Row, ScenarioResult
 from docker_save import read_image
+from raw_httpx_pull import layout
 
 import registry_sync
 
@@ -40,7 +42,8 @@ REFERENCE = "bench.example/pull:latest"
 REPOSITORY = "bench/pull"
 TAG = "latest"
 SKOPEO = "skopeo (docker-archive)"
-RAW = "raw httpx (limit)"
+CURL = "curl + dd + sha256sum (limit)"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Target:
     url: str
     host: str
     dest: Path
+    plan: Path  # the archive's layout, for curl_pull.sh
 
 
 # Each of this project's contenders is a one-liner: `python -c CODE URL REPOSITORY TAG DEST`.
@@ -82,6 +86,11 @@ def _dxf(t: Target) -> list[str]:
     return [str(peer_python(DXF)), str(script), t.host, REPOSITORY, TAG, str(t.dest)]
 
 
+def _curl(t: Target) -> list[str]:
+    script = CONTENDERS_DIR / "curl_pull.sh"
+    return ["bash", str(script), str(t.plan), t.url, REPOSITORY, str(t.dest)]
+
+
 def _raw_httpx(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "raw_httpx_pull.py"
     return [sys.executable, str(script), t.url, REPOSITORY, TAG, str(t.dest)]
@@ -92,7 +101,8 @@ CONTENDERS: tuple[Contender[Target], ...] = (
     Contender("sync", "registry_sync", "ours", _python(_SYNC)),
     Contender("skopeo", SKOPEO, "peer", _skopeo),
     Contender("dxf", DXF.name, "peer", _dxf),
-    Contender("raw", RAW, "limit", _raw_httpx),
+    Contender("curl", CURL, "limit", _curl),
+    Contender("raw", "raw httpx (Python floor)", "floor", _raw_httpx),
 )
 
 SETUP = (
@@ -100,10 +110,32 @@ SETUP = (
     "from a local registry (storage a fresh copy per run) into one archive file on local disk. "
     "This project writes the Docker 25+ `docker save` layout under a temporary name renamed into "
     "place; skopeo writes the older `docker save` layout; python-dxf has no image pull, so a "
-    "script streams its blobs one after another into the Docker 25+ layout; the limit streams "
-    "every blob at once straight into its place in the file with httpx, hashing on the way. "
-    "After each run every blob in the file is hashed and checked."
+    "script streams its blobs one after another into the Docker 25+ layout. The limit has the "
+    "archive's layout worked out beforehand and fetches every blob at once with curl, each "
+    "written into its place by dd and hashed by sha256sum; the Python floor does the same with "
+    "httpx threads, hashing on the way. After each run every blob in the file is hashed and "
+    "checked."
 )
+
+
+def write_plan(url: str, dest: Path) -> Path:
+    """The archive's layout for ``curl_pull.sh``, from the image manifest (see its header)."""
+    request = urllib.request.Request(
+        f"{url}/v2/{REPOSITORY}/manifests/{TAG}", headers={"Accept": OCI_MANIFEST}
+    )
+    with urllib.request.urlopen(request) as response:
+        manifest = response.read()
+        media_type = response.headers["Content-Type"].split(";")[0].strip()
+    writes, blobs, total = layout(manifest, media_type)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "size").write_text(f"{total}\n")
+    pieces = []
+    for number, (offset, data) in enumerate(writes):
+        (dest / f"piece-{number}").write_bytes(data)
+        pieces.append(f"{offset} piece-{number}\n")
+    (dest / "pieces").write_text("".join(pieces))
+    (dest / "blobs").write_text("".join(f"{b.digest} {b.offset} {b.size}\n" for b in blobs))
+    return dest
 
 
 def run_pull(suite: Suite, *, spec: ImageSpec, warm_up: bool) -> ScenarioResult:
@@ -120,13 +152,14 @@ def run_pull(suite: Suite, *, spec: ImageSpec, warm_up: bool) -> ScenarioResult:
     with fresh_registry(suite.storage_dir) as server:
         registry_sync.push_docker_tar(str(archive), server.url, REPOSITORY, TAG)
         copy_tree(server.storage_dir, seed)
+        plan = write_plan(server.url, directory / "plan")
     archive.unlink()
 
     def measure(contender: Contender[Target], run: str) -> Sample:
         dest = suite.dest_dir / f"{contender.key}-{run}.tar"
         with fresh_registry(suite.storage_dir, seed) as server:
             try:
-                target = Target(server.url, server.host, dest)
+                target = Target(server.url, server.host, dest, plan)
                 timing = run_timed(contender.command(target), suite.env, contender.name)
                 file_mib = dest.stat().st_size / MIB
                 verify_archive(dest, config, layers)
@@ -143,7 +176,7 @@ def run_pull(suite: Suite, *, spec: ImageSpec, warm_up: bool) -> ScenarioResult:
         title=title,
         setup=SETUP.format(size=size_mib, layers=len(layers), image=spec.describe()),
         rows=[Row(c.name, c.role, samples[c.name]) for c in CONTENDERS],
-        limit=RAW,
+        limit=CURL,
         peers=[SKOPEO, DXF.name],
         size_mib=size_mib,
         note_header="file MiB",
