@@ -151,7 +151,10 @@ class Timing:
 def run_timed(argv: Sequence[str], env: dict[str, str], name: str) -> Timing:
     """Run ``argv`` as a child process, timed from spawn to exit; raise if it fails.
 
-    It is spawned by ``_timed_exec.py`` so that its peak RSS is its own, not this process's.
+    It is spawned by ``_timed_exec.py`` so that its peak RSS is its own, not this process's,
+    in the system temporary directory: ``python -c`` puts its working directory on
+    ``sys.path``, and in the project root that would import this checkout's packages instead
+    of each environment's own (registry-api-v2-client 1.2.0 has this project's import name).
     """
     with (
         tempfile.TemporaryFile() as stdout,
@@ -165,7 +168,7 @@ def run_timed(argv: Sequence[str], env: dict[str, str], name: str) -> Timing:
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,
-            cwd=PROJECT_ROOT,
+            cwd=tempfile.gettempdir(),
             env=env,
         )
         stdout.seek(0)

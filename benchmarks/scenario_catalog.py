@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +28,8 @@ from _common import (
     run_tool,
 )
 from _images import ImageSpec, build_archive
-from _peers import DXF, peer_python
 from _report import Row, ScenarioResult
+from _venvs import DXF, PROJECT, venv_python
 
 import registry_sync
 
@@ -65,7 +64,7 @@ _SYNC = "import sys, registry_sync; names = registry_sync.list_repositories(sys.
 
 def _python(code: str) -> Any:
     def command(t: Target) -> list[str]:
-        return [sys.executable, "-c", code, t.url]
+        return [str(venv_python(PROJECT)), "-c", code, t.url]
 
     return command
 
@@ -77,7 +76,7 @@ def _curl(t: Target) -> list[str]:
 def _dxf(*page_size: str) -> Any:
     def command(t: Target) -> list[str]:
         script = CONTENDERS_DIR / "dxf_catalog.py"
-        return [str(peer_python(DXF)), str(script), t.host, *page_size]
+        return [str(venv_python(DXF)), str(script), t.host, *page_size]
 
     return command
 

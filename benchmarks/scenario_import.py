@@ -8,25 +8,18 @@ install.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from _common import Contender, Role, Sample, Suite, run_rounds, run_timed
-from _peers import DXF, RAV2, peer_python
 from _report import Row, ScenarioResult
+from _venvs import DXF, PROJECT, RAV2, Venv, venv_python
 
 __all__ = ["run_import"]
 
 BARE = "python -c pass (limit)"
 
 
-def _python(code: str, name: str, role: Role, interpreter: Path | str) -> Contender[None]:
-    # -P keeps the working directory (the project root) off a peer's sys.path: the project's
-    # own registry_api_v2_client would shadow the peer's package of the same name.
-    safe_path = ["-P"] if role == "peer" else []
-
+def _python(code: str, name: str, role: Role, venv: Venv) -> Contender[None]:
     def command(_: None) -> list[str]:
-        return [str(interpreter), *safe_path, "-c", code]
+        return [str(venv_python(venv)), "-c", code]
 
     return Contender(code, name, role, command)
 
@@ -43,12 +36,12 @@ SETUP = (
 def run_import(suite: Suite, *, repeat: int) -> ScenarioResult:
     """Time each library's import, ``repeat`` runs each."""
     contenders = [
-        _python("import registry_async", "registry_async", "ours", sys.executable),
-        _python("import registry_sync", "registry_sync", "ours", sys.executable),
-        _python("import httpx", "httpx (a dependency)", "floor", sys.executable),
-        _python("import registry_api_v2_client", RAV2.name, "peer", peer_python(RAV2)),
-        _python("import dxf", DXF.name, "peer", peer_python(DXF)),
-        _python("pass", BARE, "limit", sys.executable),
+        _python("import registry_async", "registry_async", "ours", PROJECT),
+        _python("import registry_sync", "registry_sync", "ours", PROJECT),
+        _python("import httpx", "httpx (a dependency)", "floor", PROJECT),
+        _python("import registry_api_v2_client", RAV2.name, "peer", RAV2),
+        _python("import dxf", DXF.name, "peer", DXF),
+        _python("pass", BARE, "limit", PROJECT),
     ]
 
     def measure(contender: Contender[None], run: str) -> Sample:

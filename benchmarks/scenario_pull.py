@@ -9,7 +9,6 @@ else behind.
 
 from __future__ import annotations
 
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,8 @@ from _common import (
     run_timed,
 )
 from _images import ImageSpec, build_archive, verify_archive
-from _peers import DXF, peer_python
 from _report import Row, ScenarioResult
+from _venvs import DXF, PROJECT, venv_python
 from docker_save import read_image
 from raw_httpx_pull import layout
 
@@ -65,7 +64,7 @@ _SYNC = "import sys, registry_sync; registry_sync.pull_image(*sys.argv[1:5])"
 
 def _python(code: str) -> Any:
     def command(t: Target) -> list[str]:
-        return [sys.executable, "-c", code, t.url, REPOSITORY, TAG, str(t.dest)]
+        return [str(venv_python(PROJECT)), "-c", code, t.url, REPOSITORY, TAG, str(t.dest)]
 
     return command
 
@@ -83,7 +82,7 @@ def _skopeo(t: Target) -> list[str]:
 
 def _dxf(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "dxf_pull.py"
-    return [str(peer_python(DXF)), str(script), t.host, REPOSITORY, TAG, str(t.dest)]
+    return [str(venv_python(DXF)), str(script), t.host, REPOSITORY, TAG, str(t.dest)]
 
 
 def _curl(t: Target) -> list[str]:
@@ -93,7 +92,7 @@ def _curl(t: Target) -> list[str]:
 
 def _raw_httpx(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "raw_httpx_pull.py"
-    return [sys.executable, str(script), t.url, REPOSITORY, TAG, str(t.dest)]
+    return [str(venv_python(PROJECT)), str(script), t.url, REPOSITORY, TAG, str(t.dest)]
 
 
 CONTENDERS: tuple[Contender[Target], ...] = (

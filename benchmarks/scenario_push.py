@@ -32,8 +32,8 @@ from _common import (
     run_tool,
 )
 from _images import ImageSpec, archive_blobs, build_archive, prepare_blob_dir
-from _peers import DXF, RAV2, peer_python
 from _report import Row, ScenarioResult
+from _venvs import DXF, PROJECT, PROJECT_TRIO, RAV2, Venv, venv_python
 from docker_save import read_image
 
 __all__ = ["WanLink", "run_push", "run_wan"]
@@ -55,9 +55,10 @@ class Target:
     tag: str
 
 
-def _python(code: str, *extra: str) -> Any:
+def _python(code: str, venv: Venv = PROJECT) -> Any:
     def command(t: Target) -> list[str]:
-        return [sys.executable, "-c", code, str(t.archive), t.url, t.repository, t.tag, *extra]
+        python = str(venv_python(venv))
+        return [python, "-c", code, str(t.archive), t.url, t.repository, t.tag]
 
     return command
 
@@ -99,22 +100,22 @@ def _curl(t: Target) -> list[str]:
 
 def _raw_httpx(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "raw_httpx_push.py"
-    return [sys.executable, str(script), str(t.archive), t.url, t.repository, t.tag]
+    return [str(venv_python(PROJECT)), str(script), str(t.archive), t.url, t.repository, t.tag]
 
 
 def _rav2(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "rav2_push.py"
-    return [str(peer_python(RAV2)), str(script), str(t.archive), t.url, t.repository, t.tag]
+    return [str(venv_python(RAV2)), str(script), str(t.archive), t.url, t.repository, t.tag]
 
 
 def _dxf(t: Target) -> list[str]:
     script = CONTENDERS_DIR / "dxf_push.py"
-    return [str(peer_python(DXF)), str(script), str(t.archive), t.host, t.repository, t.tag]
+    return [str(venv_python(DXF)), str(script), str(t.archive), t.host, t.repository, t.tag]
 
 
 LOOPBACK_CONTENDERS: tuple[Contender[Target], ...] = (
     Contender("asyncio", "registry_async (asyncio)", "ours", _python(_ASYNCIO)),
-    Contender("trio", "registry_async (trio)", "ours", _python(_TRIO)),
+    Contender("trio", "registry_async (trio)", "ours", _python(_TRIO, PROJECT_TRIO)),
     Contender("sync", "registry_sync", "ours", _python(_SYNC)),
     Contender("skopeo", SKOPEO, "peer", _skopeo),
     Contender("rav2", RAV2.name, "peer", _rav2),
