@@ -59,7 +59,7 @@ typecheck: sync
 demo: sync system-deps start-registry
 	$(UV) run python scripts/demo.py
 
-# The benchmark suite (benchmarks/README.md): about 15 minutes on 2 cores; bench-quick about 3.
+# The benchmark suite (benchmarks/README.md): 8-12 minutes on 2 cores; bench-quick 1-3.
 # It installs curl besides the registry tools, and the peers from PyPI into .bench/venvs/.
 .PHONY: bench bench-quick bench-deps
 bench-deps: sync

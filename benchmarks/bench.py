@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": started.isoformat(timespec="seconds"),
         "elapsed_seconds": elapsed,
         "machine": machine,
-        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "arguments": {k: str(v) for k, v in vars(args).items() if k != "out"},
         "scenarios": [result.as_json() for result in results],
     }
     write_json(args.out / "results.json", document)

@@ -1,7 +1,7 @@
 """List a registry's catalog with python-dxf and print one name a line.
 
 Usage: ``python dxf_catalog.py HOST:PORT [PAGE_SIZE]`` (runs in python-dxf's own virtual
-environment; see ``benchmarks/_peers.py``). Without ``PAGE_SIZE`` it calls
+environment; see ``benchmarks/_venvs.py``). Without ``PAGE_SIZE`` it calls
 ``DXFBase.list_repos()`` as documented, which sends no ``n`` (so the registry's default pages
 of 100); with it, ``list_repos(batch_size=PAGE_SIZE)``. Either way it follows ``Link``.
 """

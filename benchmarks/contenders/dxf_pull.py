@@ -1,7 +1,7 @@
 """Pull an image into one archive file with python-dxf, the way its API offers.
 
 Usage: ``python dxf_pull.py HOST:PORT REPOSITORY TAG DEST`` (runs in python-dxf's own virtual
-environment; see ``benchmarks/_peers.py``).
+environment; see ``benchmarks/_venvs.py``).
 
 python-dxf pulls blobs, not images: this script gets the image manifest, then streams the config
 and each layer with ``DXF.pull_blob`` (which checks each blob's sha256 once it is read to the

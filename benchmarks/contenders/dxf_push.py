@@ -1,7 +1,7 @@
 """Push the image of a ``docker save`` archive with python-dxf, the way its API offers.
 
 Usage: ``python dxf_push.py ARCHIVE HOST:PORT REPOSITORY TAG`` (runs in python-dxf's own
-virtual environment; see ``benchmarks/_peers.py``).
+virtual environment; see ``benchmarks/_venvs.py``).
 
 python-dxf pushes blobs, not archives: this script reads the archive's ``manifest.json`` and
 config (``docker_save.py``), pushes the config and each layer with ``DXF.push_blob`` (a ``HEAD``

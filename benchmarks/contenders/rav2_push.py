@@ -1,7 +1,7 @@
 """Push a ``docker save`` archive with registry-api-v2-client 1.2.0 from PyPI.
 
 Usage: ``python rav2_push.py ARCHIVE REGISTRY_URL REPOSITORY TAG`` (runs in that package's own
-virtual environment; see ``benchmarks/_peers.py``).
+virtual environment; see ``benchmarks/_venvs.py``).
 
 It calls the package's documented ``push_docker_tar(tar_path, registry_url, repository, tag)``
 under asyncio. That release reads only the Docker 25+ layout (``blobs/sha256/<hex>``), reads

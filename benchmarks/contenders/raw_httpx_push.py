@@ -1,9 +1,9 @@
-"""The wire lower bound for a push: the fewest requests, sent with httpx and no client library.
+"""The Python floor for a push: the fewest requests, sent with httpx and no client library.
 
-Usage: ``python benchmarks/raw_httpx_push.py ARCHIVE REGISTRY_URL REPOSITORY TAG``
+Usage: ``python benchmarks/contenders/raw_httpx_push.py ARCHIVE REGISTRY_URL REPOSITORY TAG``
 
-It pushes the single image of a ``docker-archive`` tar whose layers are stored uncompressed
-(as ``skopeo copy ... docker-archive:`` writes them): per blob one ``POST`` to open an upload
+It pushes the single image of a ``docker save`` archive whose layers are stored uncompressed
+(as ``docker save`` writes them): per blob one ``POST`` to open an upload
 session and one streamed ``PUT ...&digest=``, every blob in parallel on a thread pool, then the
 manifest ``PUT``. Layer digests are the config's ``rootfs.diff_ids`` (the bytes of an
 uncompressed layer hash to its diff_id), so nothing is hashed on the client. There is no
