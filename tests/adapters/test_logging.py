@@ -92,8 +92,8 @@ def _check_retries(caplog: pytest.LogCaptureFixture) -> None:
     assert [r.reason for r in retries] == ["HTTP 503", "HTTP 503"]  # type: ignore[attr-defined]
     assert [r.delay for r in retries] == [0.01, 0.02]  # type: ignore[attr-defined]
     assert [r.getMessage() for r in retries] == [
-        f"GET {REGISTRY}/v2/app/tags/list: HTTP 503; trying again in 0.01s (try 2 of 4)",
-        f"GET {REGISTRY}/v2/app/tags/list: HTTP 503; trying again in 0.02s (try 3 of 4)",
+        f"GET {REGISTRY}/v2/app/tags/list?n=1000: HTTP 503; trying again in 0.01s (try 2 of 4)",
+        f"GET {REGISTRY}/v2/app/tags/list?n=1000: HTTP 503; trying again in 0.02s (try 3 of 4)",
     ]
 
 
@@ -132,10 +132,10 @@ def _check_token_and_requests(caplog: pytest.LogCaptureFixture) -> None:
     lines = _records(caplog, "http")
     assert {r.levelno for r in lines} == {logging.DEBUG}
     shown = [r.getMessage() for r in lines]
-    assert shown[0].startswith(f"GET {REGISTRY}/v2/app/tags/list -> 401 in ")
+    assert shown[0].startswith(f"GET {REGISTRY}/v2/app/tags/list?n=1000 -> 401 in ")
     assert shown[1].startswith("GET https://auth.test/token?scope=x&access_token=[redacted]")
     assert " -> 200 in " in shown[1]
-    assert shown[2].startswith(f"GET {REGISTRY}/v2/app/tags/list -> 200 in ")
+    assert shown[2].startswith(f"GET {REGISTRY}/v2/app/tags/list?n=1000 -> 200 in ")
     assert [r.status for r in lines] == [401, 200, 200]  # type: ignore[attr-defined]
     assert all(r.elapsed >= 0 for r in lines)  # type: ignore[attr-defined]
     for secret in (TOKEN, PASSWORD, "realm-secret"):
@@ -171,7 +171,7 @@ def test_a_failed_request_is_logged_too(caplog: pytest.LogCaptureFixture) -> Non
     with pytest.raises(Exception, match="connection refused"):
         _run_sync(_prepared(ops.list_tags(REGISTRY, "app")), refuse)
     (line,) = _records(caplog, "http")
-    assert line.getMessage().startswith(f"GET {REGISTRY}/v2/app/tags/list failed after ")
+    assert line.getMessage().startswith(f"GET {REGISTRY}/v2/app/tags/list?n=1000 failed after ")
     assert "connection refused" in line.getMessage()
 
 
