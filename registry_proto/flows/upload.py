@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
-from .._effects import Flow, emit, http, offload, read_file
+from .._compress import LayerCompressor
+from .._effects import Flow, emit, http, offload, parallel, read_file
 from .._errors import (
     DigestInvalid,
     DigestMismatch,
     TarReadError,
     TransportFailure,
-    ValidationError,
 )
 from .._events import BlobProgress, notice
 from .._headers import add_query, parse_upload_range, resolve_location
@@ -56,6 +54,8 @@ DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 # chunk is held in memory until sent.
 MAX_CHUNK_SIZE = 256 * 1024 * 1024
 _READ_SIZE = 1024 * 1024
+# The first chunk of compressed output; later ones double up to the chunk size.
+_FIRST_CHUNK = 1024 * 1024
 # How often a chunk is re-sent to fit what the registry takes (413, 416): an adjustment to
 # the registry, not a retry of what may go away.
 _MAX_RECOVERIES = 3
@@ -297,31 +297,6 @@ def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
     return BytesBody(source.data[offset:end])
 
 
-class _Encoder:
-    """A deterministic compressor: the same input always gives the same bytes, so a layer
-    compressed twice (say for two repositories) gets the same digest both times."""
-
-    def __init__(self, codec: str) -> None:
-        if codec == "gzip":
-            # wbits 31: a gzip wrapper with a zero mtime and no file name.
-            self._zlib: Any = zlib.compressobj(6, zlib.DEFLATED, 31)
-            self.compress: Callable[[bytes], bytes] = self._zlib.compress
-            self.flush: Callable[[], bytes] = self._zlib.flush
-        elif codec == "zstd":
-            try:
-                import zstandard
-            except ImportError:
-                raise ValidationError(
-                    "compression='zstd' needs the zstandard package: "
-                    "install registry-api-v2-client[zstd]"
-                ) from None
-            stream = zstandard.ZstdCompressor(level=3).compressobj()
-            self.compress = stream.compress
-            self.flush = stream.flush
-        else:
-            raise ValidationError(f"unknown compression {codec!r}: use 'gzip' or 'zstd'")
-
-
 def compress_upload(
     session: Session,
     source: FileSlice,
@@ -335,45 +310,58 @@ def compress_upload(
     """Compress `source` while uploading it in chunks; return the compressed digest and size.
 
     Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
-    read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
-    bytes are hashed on the way and must match `diff_id`.
+    read a MiB at a time, and the next chunk is compressed while the one before it is on the
+    wire (a `Parallel` of the two), so at most two chunks of output are held and a layer takes
+    about the longer of compressing and sending, not their sum. The uncompressed bytes are
+    hashed on the way and must match `diff_id`.
     """
-    encoder = _Encoder(codec)
-    raw_hash, out_hash = hashlib.sha256(), hashlib.sha256()
+    compressor = LayerCompressor(codec)
     step = session.chunk_size(chunk_size)
-    pending = b""
-    sent = 0
-    read = 0
-    while read < source.length:
+    # The first chunk is small, so that sending starts early; each one after is twice the one
+    # before, up to `step`, so that few round trips are spent waiting for answers.
+    size = min(step, max(_FIRST_CHUNK, session.min_chunk))
+    chunk, read = yield from _compressed_chunk(compressor, source, 0, size)
+    while read < source.length:  # more to come: this chunk is not the last
+        sending = _send_chunk(
+            session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
+        )
+        size = min(step, 2 * size)
+        following = _compressed_chunk(compressor, source, read, size)
+        done = yield from parallel([sending, following], limit=2)
+        session = cast(Session, done[0])
+        yield from emit(BlobProgress(key, read, source.length))
+        chunk, read = cast(tuple[bytes, int], done[1])
+    actual = compressor.raw_digest()
+    if actual != diff_id:
+        raise TarReadError(
+            f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
+            f"{diff_id} its image config records"
+        )
+    digest, total = compressor.digest(), session.offset + len(chunk)
+    yield from finish_upload(session, digest, BytesBody(chunk), total, key=key, what=what)
+    return digest, total
+
+
+def _compressed_chunk(
+    compressor: LayerCompressor, source: FileSlice, read: int, step: int
+) -> Flow[tuple[bytes, int]]:
+    """Read and compress `source` from `read` on until at least `step` bytes of output are
+    ready, or the input ends (the compressor's last bytes included then); return that output
+    and how much of the input has been read."""
+    pieces: list[bytes] = []
+    ready = 0
+    while ready < step and read < source.length:
         data = yield from read_file(
             source.path, source.offset + read, min(_READ_SIZE, source.length - read)
         )
         if not data:
             raise TarReadError(f"{source.path} ended early: it changed while being read")
         read += len(data)
-        yield from offload(raw_hash.update, data)
-        pending += yield from offload(encoder.compress, data)
-        while len(pending) >= step:
-            chunk, pending = pending[:step], pending[step:]
-            yield from offload(out_hash.update, chunk)
-            session = yield from _send_chunk(
-                session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
-            )
-            sent += len(chunk)
-            yield from emit(BlobProgress(key, read, source.length))
-    pending += encoder.flush()
-    actual = "sha256:" + raw_hash.hexdigest()
-    if actual != diff_id:
-        raise TarReadError(
-            f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
-            f"{diff_id} its image config records"
-        )
-    yield from offload(out_hash.update, pending)
-    digest = "sha256:" + out_hash.hexdigest()
-    yield from finish_upload(
-        session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
-    )
-    return digest, sent + len(pending)
+        pieces.append((yield from offload(compressor.feed, data)))
+        ready += len(pieces[-1])
+    if read == source.length:
+        pieces.append((yield from offload(compressor.finish)))
+    return b"".join(pieces), read
 
 
 def _tail_of(chunk: bytes, start: int) -> Callable[[int], Body]:
