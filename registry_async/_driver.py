@@ -159,31 +159,35 @@ async def _stream_into(
 ) -> None:
     """Write `chunks` through `writer` in a worker thread while the next ones arrive.
 
-    Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
-    written and hashed, so the network and the disk work at the same time. Each piece written
-    is counted for `progress` here, on the event loop, never in the worker thread.
+    Network reads are gathered, uncopied, into batches of about a MiB; up to two batches wait
+    while one is written and hashed, so the network and the disk work at the same time and
+    the event loop only hands pieces on. Each batch written is counted for `progress` here, on
+    the event loop, never in the worker thread.
     """
-    send, receive = anyio.create_memory_object_stream[bytes](2)
+    send, receive = anyio.create_memory_object_stream[list[bytes]](2)
 
     async def write_all() -> None:
         async with receive:
-            async for piece in receive:
-                await anyio.to_thread.run_sync(writer.write, piece)
+            async for batch in receive:
+                await anyio.to_thread.run_sync(_write_batch, writer, batch)
                 if progress is not None:
-                    progress.add(piece)
+                    for piece in batch:
+                        progress.add(piece)
 
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(write_all)
             async with send:
-                pending = bytearray()
+                batch: list[bytes] = []
+                size = 0
                 async for chunk in chunks:
-                    pending += chunk
-                    if len(pending) >= CHUNK_SIZE:
-                        await send.send(bytes(pending))
-                        pending.clear()
-                if pending:
-                    await send.send(bytes(pending))
+                    batch.append(chunk)
+                    size += len(chunk)
+                    if size >= CHUNK_SIZE:
+                        await send.send(batch)
+                        batch, size = [], 0
+                if batch:
+                    await send.send(batch)
     except ExceptionGroup as failures:
         # One side failed (the network or the disk) and the other was cancelled: report the
         # failure itself, so the caller maps it like any other.
@@ -191,6 +195,11 @@ async def _stream_into(
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+
+
+def _write_batch(writer: SinkWriter, batch: list[bytes]) -> None:
+    for piece in batch:
+        writer.write(piece)
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
