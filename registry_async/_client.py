@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 import anyio.to_thread
-import httpx
 
 from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages
 from registry_proto import Flow
@@ -37,6 +36,8 @@ class AsyncRegistryClient(ClientOperations):
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._core = ClientCore(**options)
+        import httpx  # here, not with the package: docs/performance.md
+
         self._http = httpx.AsyncClient(**self._core.settings.http_options())
         self._driver = AsyncDriver(self._http)
 

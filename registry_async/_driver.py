@@ -8,11 +8,10 @@ thrown into a flow: the flow is closed, and its `finally` blocks run.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import httpx
 
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
 from registry_io.local_effects import perform_local
@@ -37,6 +36,9 @@ from registry_proto import (
     Sleep,
     TarReadError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["AsyncDriver"]
 

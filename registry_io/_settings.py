@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import random
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from registry_proto import (
     Authenticator,
@@ -25,19 +22,31 @@ from registry_proto.operations import DEFAULT_MAX_CONCURRENCY, PushArgs
 
 from ._credentials import default_config_path, docker_credentials
 
+# httpx and ssl are imported when a client is made, not with the package (docs/performance.md).
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "Authenticators",
     "ClientOptions",
     "PushCallOptions",
     "Settings",
+    "default_timeout",
     "split_options",
 ]
 
 USER_AGENT = f"registry-api-v2-client/{__version__}"
-# Connecting should be quick; a single read or write may wait on a busy registry.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+
+
+def default_timeout() -> httpx.Timeout:
+    """Connecting should be quick; a single read or write may wait on a busy registry."""
+    import httpx
+
+    return httpx.Timeout(300.0, connect=30.0)
+
 
 PathLike = str | os.PathLike[str]
 
@@ -85,6 +94,8 @@ def _ssl_context(
     verify: bool | PathLike | ssl.SSLContext,
     client_cert: PathLike | tuple[PathLike, PathLike] | None,
 ) -> ssl.SSLContext | bool:
+    import ssl
+
     if isinstance(verify, ssl.SSLContext):
         if client_cert is not None:
             raise ValidationError("pass client_cert inside the SSLContext given as verify")
@@ -131,7 +142,7 @@ class Settings:
         cls,
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = None,
         verify: bool | PathLike | ssl.SSLContext = True,
         client_cert: PathLike | tuple[PathLike, PathLike] | None = None,
         username: str | None = None,
@@ -168,7 +179,7 @@ class Settings:
             per_registry=per_registry,
             retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
-            timeout=timeout,
+            timeout=default_timeout() if timeout is None else timeout,
             tls=_ssl_context(verify, client_cert),
             credentials=explicit,
             docker_config=config,
@@ -176,6 +187,8 @@ class Settings:
 
     def http_options(self) -> dict[str, Any]:
         """Keyword arguments for `httpx.Client` / `httpx.AsyncClient`."""
+        import httpx
+
         return {
             "timeout": self.timeout,
             "verify": self.tls,

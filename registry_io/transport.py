@@ -9,14 +9,11 @@ error tree, and logging each exchange (`exchange`).
 from __future__ import annotations
 
 import logging
-import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-import httpx
 
 from registry_proto import (
     BlobProgress,
@@ -34,6 +31,12 @@ from registry_proto import (
 
 from .files import CHUNK_SIZE, SinkWriter
 from .logs import logger
+
+# Imported where used: by then a client has imported them (docs/performance.md).
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
 
 __all__ = [
     "Answer",
@@ -228,6 +231,10 @@ def map_transport_errors(request: Request) -> Iterator[None]:
     cannot be made are `ConnectFailure`s: trying again would meet the same refusal. A TLS
     handshake answered in plain HTTP says which URL to use instead.
     """
+    import ssl
+
+    import httpx
+
     try:
         yield
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
@@ -256,6 +263,8 @@ def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:
 
 
 def _connect_error(exc: BaseException) -> bool:
+    import httpx
+
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.UnsupportedProtocol)
 
 

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Concatenate, ParamSpec, TypeVar, Unpack
 
-import httpx
-
 from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages
 from registry_proto import Flow
 
@@ -35,6 +33,8 @@ class RegistryClient(ClientOperations):
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
         self._core = ClientCore(**options)
+        import httpx  # here, not with the package: docs/performance.md
+
         self._http = httpx.Client(**self._core.settings.http_options())
 
     def __enter__(self) -> RegistryClient:

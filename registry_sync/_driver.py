@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from registry_io.files import SinkWriter, iter_slice, remove_quietly
 from registry_io.local_effects import perform_local
@@ -19,6 +17,9 @@ from registry_io.logs import report
 from registry_io.stepping import Stepper
 from registry_io.transport import download_progress, exchange, outgoing, upload_progress
 from registry_proto import Effect, Emit, FileSlice, Flow, Parallel, Request, Response, Sleep
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["SyncDriver"]
 
