@@ -26,6 +26,7 @@ from registry_io.transport import (
     upload_progress,
 )
 from registry_proto import (
+    BytesBody,
     Effect,
     Emit,
     FileSlice,
@@ -95,8 +96,9 @@ class AsyncDriver:
         return await anyio.to_thread.run_sync(perform_local, effect, temporary)
 
     async def _send(self, request: Request) -> Response:
-        def stream(body: FileSlice) -> AsyncIterator[bytes]:
-            return self._counted(request, _aiter_slice(body))
+        def stream(body: FileSlice | BytesBody) -> AsyncIterator[bytes]:
+            chunks = _aiter_once(body.data) if isinstance(body, BytesBody) else _aiter_slice(body)
+            return self._counted(request, chunks)
 
         with exchange(request) as sent:
             response = await self._client.send(outgoing(self._client, request, stream), stream=True)
@@ -202,6 +204,11 @@ async def _stream_into(
 def _write_batch(writer: SinkWriter, batch: list[bytes]) -> None:
     for piece in batch:
         writer.write(piece)
+
+
+async def _aiter_once(data: bytes) -> AsyncIterator[bytes]:
+    """`data` in one piece, released once taken (see `registry_io.transport.outgoing`)."""
+    yield data
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:

@@ -15,12 +15,20 @@ import threading
 from collections.abc import Iterator
 from typing import IO
 
-from registry_proto import ArchiveWriteError, FileSink, FileSlice, TarReadError, TransportFailure
+from registry_proto import (
+    ArchiveWriteError,
+    BytesBody,
+    FileSink,
+    FileSlice,
+    TarReadError,
+    TransportFailure,
+)
 
 __all__ = [
     "CHUNK_SIZE",
     "SinkWriter",
     "create_temp",
+    "iter_body",
     "iter_slice",
     "move_into_place",
     "read_range",
@@ -57,6 +65,12 @@ def iter_slice(body: FileSlice, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]
                 yield chunk
     except OSError as exc:
         raise TarReadError(f"cannot read {body.path}: {exc.strerror or exc}") from exc
+
+
+def iter_body(body: FileSlice | BytesBody) -> Iterator[bytes]:
+    """The bytes of `body`: a file slice in chunks, an in-memory body in one piece (released
+    once it has been taken)."""
+    return iter((body.data,)) if isinstance(body, BytesBody) else iter_slice(body)
 
 
 def spool_decompressed(path: str, codec: str, directory: str | None = None) -> str:

@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 _log = logger("http")
+# Request bodies up to this size are handed to httpx as they are; larger ones as a stream.
+_INLINE_BODY = 64 * 1024
 
 Listener = Callable[[Any], object]
 
@@ -57,9 +59,15 @@ Listener = Callable[[Any], object]
 def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
-    stream: Callable[[FileSlice], Iterator[bytes] | AsyncIterator[bytes]],
+    stream: Callable[[FileSlice | BytesBody], Iterator[bytes] | AsyncIterator[bytes]],
 ) -> httpx.Request:
-    """The httpx request for `request`, a file slice's bytes coming from `stream`.
+    """The httpx request for `request`, a file slice's bytes or a large body coming from
+    `stream`.
+
+    httpx keeps each response in a reference cycle, with its request and so the request's
+    content, until the garbage collector runs, which a transfer of a few large objects seldom
+    triggers: a large in-memory body (a compressed chunk) goes as a one-piece stream, which
+    lets go of its bytes once they are sent, so memory stays flat over many chunks.
 
     Redirects are the flows' business, never httpx's: the driver sends with them off.
     """
@@ -67,7 +75,7 @@ def outgoing(
     content: bytes | Iterator[bytes] | AsyncIterator[bytes] | None
     if isinstance(body, EmptyBody):
         content = None
-    elif isinstance(body, BytesBody):
+    elif isinstance(body, BytesBody) and body.length <= _INLINE_BODY:
         content = body.data
     else:
         content = stream(body)

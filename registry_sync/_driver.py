@@ -11,12 +11,22 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from registry_io.files import SinkWriter, iter_slice, remove_quietly
+from registry_io.files import SinkWriter, iter_body, remove_quietly
 from registry_io.local_effects import perform_local
 from registry_io.logs import report
 from registry_io.stepping import Stepper
 from registry_io.transport import download_progress, exchange, outgoing, upload_progress
-from registry_proto import Effect, Emit, FileSlice, Flow, Parallel, Request, Response, Sleep
+from registry_proto import (
+    BytesBody,
+    Effect,
+    Emit,
+    FileSlice,
+    Flow,
+    Parallel,
+    Request,
+    Response,
+    Sleep,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -82,8 +92,8 @@ class SyncDriver:
         return perform_local(effect, temporary)
 
     def _send(self, request: Request) -> Response:
-        def stream(body: FileSlice) -> Iterator[bytes]:
-            return self._counted(request, iter_slice(body))
+        def stream(body: FileSlice | BytesBody) -> Iterator[bytes]:
+            return self._counted(request, iter_body(body))
 
         with exchange(request) as sent:
             response = self._client.send(outgoing(self._client, request, stream), stream=True)
