@@ -6,8 +6,8 @@ Every Python contender runs in a virtual environment of its own under ``.bench/v
 - this project, installed from this checkout as a user would install it (no development
   tools, and no trio unless asked for): httpcore imports trio at its first client whenever trio
   is installed, which costs a fifth of a second on a small machine, so the trio row has an
-  environment of its own. These two are reinstalled at every benchmark run, from the source as
-  it is then.
+  environment of its own, and so have the rows with the ``fast`` extra (ISA-L for gzip). These
+  are reinstalled at every benchmark run, from the source as it is then.
 - registry-api-v2-client 1.2.0, which has this project's import name
   (``registry_api_v2_client``), and python-dxf, with its own ``requests`` stack; both are
   reused while their pinned requirement is unchanged.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _common import PROJECT_ROOT, log, run_tool
 
-__all__ = ["DXF", "PROJECT", "PROJECT_TRIO", "RAV2", "Venv", "venv_python"]
+__all__ = ["DXF", "PROJECT", "PROJECT_FAST", "PROJECT_TRIO", "RAV2", "Venv", "venv_python"]
 
 VENVS_DIR = PROJECT_ROOT / ".bench" / "venvs"
 STAMP = "bench-requirement.txt"
@@ -44,6 +44,7 @@ class Venv:
 
 PROJECT = Venv("project", str(PROJECT_ROOT), "registry-api-v2-client (this checkout)", local=True)
 PROJECT_TRIO = Venv("project-trio", f"{PROJECT_ROOT}[trio]", "with trio", local=True)
+PROJECT_FAST = Venv("project-fast", f"{PROJECT_ROOT}[fast]", "with the fast extra", local=True)
 RAV2 = Venv(
     "registry-api-v2-client", "registry-api-v2-client==1.2.0", "registry-api-v2-client 1.2.0"
 )

@@ -6,6 +6,7 @@ Scenarios (``--scenarios``, default all, in this order):
 - ``push-large``: 1 GiB in 4 random layers of 256 MiB;
 - ``wan``: 95 MiB through a proxy adding latency and bandwidth caps, compressed with gzip;
 - ``pull``: the 149 MiB image into one archive file;
+- ``memory``: peak memory pushing and pulling a single 600 MiB layer;
 - ``catalog``: listing 5,000 repositories;
 - ``import``: ``import registry_async`` and the peers' imports.
 
@@ -42,16 +43,18 @@ from _images import ImageSpec
 from _report import ScenarioResult, markdown_report, write_chart
 from scenario_catalog import run_catalog
 from scenario_import import run_import
+from scenario_memory import run_memory
 from scenario_pull import run_pull
 from scenario_push import WanLink, run_push, run_wan
 
-SCENARIOS = ("push", "push-large", "wan", "pull", "catalog", "import")
+SCENARIOS = ("push", "push-large", "wan", "pull", "memory", "catalog", "import")
 
 # Sizes as TEXT+NxEACH: TEXT MiB of stdlib sources in one layer, then N random layers of EACH MiB.
 FULL = {
     "push": "61+4x22",
     "push_large": "0+4x256",
     "wan": "60+1x35",
+    "memory": "0+1x600",
     "repositories": 5000,
     "repeat": 5,
     "import_repeat": 10,
@@ -60,6 +63,7 @@ QUICK = {
     "push": "4+4x3",
     "push_large": "0+4x8",
     "wan": "4+1x4",
+    "memory": "0+1x64",
     "repositories": 300,
     "repeat": 2,
     "import_repeat": 3,
@@ -89,6 +93,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--push-large", type=image_spec, help="large push image (0+4x256)")
     parser.add_argument("--wan", type=image_spec, help="WAN push image (60+1x35; quick 4+1x4)")
     parser.add_argument("--pull", type=image_spec, help="pull image (default: the push image)")
+    parser.add_argument("--memory", type=image_spec, help="one-layer image (0+1x600; quick 0+1x64)")
     parser.add_argument("--repositories", type=int, help="catalog size (5000; quick 300)")
     parser.add_argument("--import-repeat", type=int, help="runs per import (10; quick 3)")
     parser.add_argument("--rtt-ms", type=float, default=40.0, help="WAN round trip (40 ms)")
@@ -129,6 +134,7 @@ def _runners(args: argparse.Namespace, suite: Suite) -> dict[str, Callable[[], S
         ),
         "wan": lambda: run_wan(suite, spec=args.wan, link=link),
         "pull": lambda: run_pull(suite, spec=args.pull, warm_up=True),
+        "memory": lambda: run_memory(suite, spec=args.memory),
         "catalog": lambda: run_catalog(suite, count=args.repositories, warm_up=True),
         "import": lambda: run_import(suite, repeat=args.import_repeat),
     }
