@@ -6,8 +6,8 @@ The same input always gives the same bytes on one installation, so a layer compr
 time in its header. It is written by ISA-L (the `isal` package, the `fast` extra) when that is
 installed, else by zlib. The two encoders give different bytes for the same input (each
 deterministic), so a layer's compressed digest depends on which one is installed; ISA-L at its
-level 2 compresses about ten times as fast as zlib at level 6, for output about a fifth larger on
-text (docs/performance.md). zstd is written at level 3 by the `zstandard` package.
+level 2 compresses more than ten times as fast as zlib at level 6, for output 12-20 % larger on
+source text (docs/performance.md). zstd is written at level 3 by the `zstandard` package.
 """
 
 from __future__ import annotations
