@@ -16,6 +16,7 @@ from registry_proto import (
     ArchiveWriteError,
     DigestMismatch,
     ManifestUnknown,
+    RemoteProtocolError,
     TransportFailure,
     ValidationError,
 )
@@ -23,6 +24,7 @@ from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import verify_pushed_image
 from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
+from tests.integration.raw_upload import put_image
 from tests.integration.registry_server import RegistryServer
 
 SKOPEO = ["skopeo", "--insecure-policy"]
@@ -212,3 +214,20 @@ def test_pulled_archive_is_a_valid_tar(registry_server: RegistryServer, tmp_path
                 file = tar.extractfile(member)
                 assert file is not None
                 assert hashlib.sha256(file.read()).hexdigest() == os.path.basename(member.name)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_pull_that_fails_leaves_the_destination_alone(
+    adapter: str, registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    """An image config that is no JSON object is refused before the archive replaces anything."""
+    repository = f"pull/array-config-{adapter}"
+    put_image(registry_server.url, repository, "1", b"[]", [b"a layer"])
+    destination = tmp_path / "mine.tar"
+    destination.write_bytes(b"the user's own file")
+
+    with pytest.raises(RemoteProtocolError, match="image config"):
+        call(adapter, "pull_image", registry_server.url, repository, "1", destination)
+
+    assert destination.read_bytes() == b"the user's own file"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.tar"]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_proto import DigestMismatch, Request, Response
+from registry_proto import DigestMismatch, RemoteProtocolError, Request, Response
 from registry_proto import operations as ops
 from registry_proto._archive import read_archive
+from registry_proto._manifest import OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST
 from registry_proto.testing import FakeRegistry, PureDriver
 from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive, sha256
@@ -73,3 +75,26 @@ def test_a_corrupt_blob_leaves_no_file() -> None:
     with pytest.raises(DigestMismatch, match=sha256(LAYERS[1])):
         driver.run(ops.pull_image(REGISTRY, "app", "1", OUT))
     assert driver.files == {}
+
+
+@pytest.mark.parametrize("config", [b"[]", b"not json", b'"a string"'])
+def test_a_config_that_is_no_json_object_leaves_the_destination_alone(config: bytes) -> None:
+    """Everything the pull checks is checked before the archive is renamed into place."""
+    fake = FakeRegistry()
+    layer = fake.add_blob("bad", b"layer")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER_TAR, "digest": layer, "size": 5}],
+        }
+    ).encode()
+    fake.add_blob("bad", config)
+    fake.add_manifest("bad", OCI_MANIFEST, manifest, tag="1")
+    driver = PureDriver(fake.handle, files={OUT: b"the user's own file"})
+
+    with pytest.raises(RemoteProtocolError, match="image config"):
+        driver.run(ops.pull_image(REGISTRY, "bad", "1", OUT))
+
+    assert driver.files == {OUT: b"the user's own file"}
