@@ -98,8 +98,6 @@ def _fetch(
         response = yield from http(request)
         if response.status not in _REDIRECTS:
             return expect(response, request, 200, context=f"getting blob {digest}")
-        target = resolve_location(url, response.headers.get("Location"), what="redirect Location")
-        if url.startswith("https:") and target.startswith("http:"):
-            raise RemoteProtocolError(f"refusing a redirect from https to http for blob {digest}")
-        url = target
+        # Never from https to http: `resolve_location` refuses that.
+        url = resolve_location(url, response.headers.get("Location"), what="redirect")
     raise RemoteProtocolError(f"too many redirects while getting blob {digest}")
