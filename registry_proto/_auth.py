@@ -89,7 +89,7 @@ def declare_scopes(endpoint: RegistryEndpoint, scopes: frozenset[str]) -> Flow[N
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)
     expires_at: float
 
 

@@ -187,11 +187,12 @@ class Response:
 
 
 def _redact_url(url: str) -> str:
-    """Drop any `user:password@` part of a URL before it is shown anywhere."""
+    """Drop any `user:password@` part of a URL before it is shown anywhere.
+
+    Everything up to the last `@` goes: a password holding `/`, `?` or `#` does not parse as
+    one, yet must not show either.
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or "@" not in rest:
         return url
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "[redacted]@" + authority.rpartition("@")[2]
-    return f"{scheme}://{authority}{slash}{path}"
+    return f"{scheme}://[redacted]@{rest.rpartition('@')[2]}"

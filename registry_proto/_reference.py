@@ -165,18 +165,20 @@ class RegistryEndpoint:
         if not isinstance(url, str) or not url.strip():
             raise ValidationError("registry URL must be a non-empty string")
         text = url.strip()
+        if "@" in text:
+            # Checked first and on the raw text, so that no message below ever shows a password
+            # (one holding `/`, `?` or `#` would not even parse as one).
+            raise ValidationError("registry URL must not carry credentials; pass them separately")
         if "://" not in text:
             text = "https://" + text
         try:
             parts = urlsplit(text)
-        except ValueError as exc:  # an unbalanced IPv6 bracket; the URL may hold credentials
+        except ValueError as exc:  # an unbalanced IPv6 bracket
             raise ValidationError(f"registry URL is malformed: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise ValidationError(f"registry URL must use http or https, not {parts.scheme!r}")
         if not parts.hostname:
             raise ValidationError(f"registry URL {url!r} has no host")
-        if parts.username is not None or parts.password is not None:
-            raise ValidationError("registry URL must not carry credentials; pass them separately")
         if parts.query or parts.fragment:
             raise ValidationError(f"registry URL {url!r} must not have a query or fragment")
         try:

@@ -246,7 +246,7 @@ def test_endpoint_urls() -> None:
         ("http://", "no host"),
         ("http://r:99999", "invalid port"),
         ("http://[::1", "malformed"),
-        ("http://user:secret@[::1", "malformed"),
+        ("http://user:secret@[::1", "credentials"),
         ("http://r/?q=1", "query"),
         ("http://r/#frag", "query or fragment"),
     ],
