@@ -179,6 +179,12 @@ def index_tar(path: str) -> Flow[TarIndex]:
         header = yield from reader.read(offset, BLOCK)
         if len(header) == 0 and offset == 0:
             raise TarReadError(f"{path}: the file is empty")
+        described = long_name is not None or long_link is not None or bool(pax)
+        if described and (len(header) < BLOCK or header == bytes(BLOCK)):
+            # A long name or an extended header describes the member that follows: none does.
+            raise TarReadError(
+                f"{path}: truncated archive (ends before the member at byte {offset})"
+            )
         if len(header) < BLOCK:
             if header.strip(b"\0") or offset == 0:
                 raise TarReadError(
