@@ -144,7 +144,7 @@ class SinkWriter:
     def __init__(self, sink: FileSink) -> None:
         self._sink = sink
         self.written = 0
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.new(sink.algorithm)
         try:
             self._file = open(sink.path, "r+b")  # noqa: SIM115 - closed by close()
             self._file.seek(sink.offset)
@@ -166,6 +166,6 @@ class SinkWriter:
             ) from exc
 
     def close(self) -> str:
-        """Close the file; return the hex sha256 of what was written."""
+        """Close the file; return the digest (`algorithm:hex`) of what was written."""
         self._file.close()
-        return self._hash.hexdigest()
+        return f"{self._sink.algorithm}:{self._hash.hexdigest()}"

@@ -104,7 +104,7 @@ class Answer:
             headers=self._headers,
             received_at=self.received_at,
             written=writer.written,
-            written_sha256=digest,
+            written_digest=digest,
         )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "OCI_MANIFEST",
     "Descriptor",
     "ImageManifest",
+    "digest_like",
     "sha256_digest",
 ]
 
@@ -51,6 +52,13 @@ MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCK
 
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_like(data: bytes, digest: str) -> str:
+    """The digest of `data` by the algorithm `digest` names (sha256 or sha512, as every digest
+    that passed `validate_digest` does), to compare with it."""
+    algorithm = digest.partition(":")[0]
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)

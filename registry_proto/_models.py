@@ -122,13 +122,15 @@ class FileSink:
 
     Only answers whose status is in `statuses` are written; any other is read into memory as
     usual (an error document, a redirect). The driver reports how many bytes it wrote and
-    their sha256 in the `Response`, and fails if more than `length` arrive.
+    their digest by `algorithm` (a hashlib name: sha256 or sha512) in the `Response`, and
+    fails if more than `length` arrive.
     """
 
     path: str
     offset: int
     length: int
     statuses: tuple[int, ...] = (200,)
+    algorithm: str = "sha256"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,7 +174,7 @@ class Response:
 
     `received_at` is a monotonic timestamp in seconds taken by the driver when the response
     headers arrived; the core never reads a clock itself. When the body went to a `FileSink`,
-    `written` counts its bytes and `written_sha256` is their digest (hex).
+    `written` counts its bytes and `written_digest` is their digest (`algorithm:hex`).
     """
 
     status: int
@@ -180,7 +182,7 @@ class Response:
     body: bytes = b""
     received_at: float = 0.0
     written: int = 0
-    written_sha256: str | None = None
+    written_digest: str | None = None
 
     def __repr__(self) -> str:
         return f"Response({self.status}, <{len(self.body)} bytes>)"

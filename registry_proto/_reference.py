@@ -66,11 +66,13 @@ def validate_tag(tag: object) -> str:
     return tag
 
 
-def validate_digest(digest: object) -> str:
+def validate_digest(digest: object, *, any_algorithm: bool = False) -> str:
     """Return `digest` if it is `algorithm:hex` with a well-formed encoding, else raise.
 
-    sha256 and sha512 must be exactly 64 and 128 lower-case hex digits (image-spec
-    descriptor.md, "Registered algorithms"); other algorithms are accepted as opaque.
+    The algorithm must be one the image-spec registers (descriptor.md, "Registered
+    algorithms"): sha256 or sha512, of exactly 64 or 128 lower-case hex digits. Content named by
+    any other digest could not be verified, so it is refused; `any_algorithm` accepts others as
+    opaque (as a registry's router does).
     """
     if not isinstance(digest, str):
         raise ValidationError(f"digest must be a string, not {type(digest).__name__}")
@@ -78,6 +80,11 @@ def validate_digest(digest: object) -> str:
         raise ValidationError(f"invalid digest {digest!r}: expected 'algorithm:encoded'")
     algorithm, _, encoded = digest.partition(":")
     size = _KNOWN_DIGEST_HEX.get(algorithm)
+    if size is None and not any_algorithm:
+        raise ValidationError(
+            f"unsupported digest {digest!r}: its algorithm {algorithm!r} is not sha256 or sha512, "
+            "the ones content can be verified with"
+        )
     if size is not None and not (len(encoded) == size and re.fullmatch(r"[a-f0-9]+", encoded)):
         raise ValidationError(
             f"invalid {algorithm} digest {digest!r}: expected {size} lower-case hex digits"

@@ -6,6 +6,7 @@ Uploads live in `upload.py`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Literal
 
 from .._effects import Flow, http
@@ -13,12 +14,11 @@ from .._errors import (
     DigestMismatch,
     RemoteProtocolError,
     TransportFailure,
-    ValidationError,
 )
 from .._headers import resolve_location
-from .._manifest import sha256_digest
+from .._manifest import digest_like
 from .._models import FileSink, Request, Response
-from .._reference import RegistryEndpoint
+from .._reference import RegistryEndpoint, validate_digest
 from ._common import expect
 
 __all__ = ["blob_exists", "cancel_upload", "download_blob", "get_blob"]
@@ -55,9 +55,10 @@ def get_blob(
     endpoint: RegistryEndpoint, repository: str, digest: str, *, max_bytes: int
 ) -> Flow[bytes]:
     """`GET /v2/<name>/blobs/<digest>` of a small blob (a config), checked against its digest."""
+    validate_digest(digest)  # sha256 or sha512: content that can be verified
     response = yield from _fetch(endpoint, repository, digest, max_bytes, "bytes")
-    actual = sha256_digest(response.body)
-    if digest.startswith("sha256:") and actual != digest:
+    actual = digest_like(response.body, digest)
+    if actual != digest:
         raise DigestMismatch(f"blob {digest} downloaded with digest {actual}")
     return response.body
 
@@ -66,10 +67,11 @@ def download_blob(
     endpoint: RegistryEndpoint, repository: str, digest: str, size: int, sink: FileSink
 ) -> Flow[None]:
     """`GET /v2/<name>/blobs/<digest>` straight into `sink`, checked against digest and size."""
-    if not digest.startswith("sha256:"):
-        raise ValidationError(f"blob {digest}: only sha256 content can be checked on download")
+    validate_digest(digest)  # sha256 or sha512: content that can be verified
+    algorithm = digest.partition(":")[0]
+    sink = dataclasses.replace(sink, algorithm=algorithm)
     response = yield from _fetch(endpoint, repository, digest, 0, sink)
-    actual = f"sha256:{response.written_sha256}"
+    actual = response.written_digest
     if response.written != size or actual != digest:
         raise DigestMismatch(
             f"blob {digest} downloaded as {response.written} bytes with digest {actual} "

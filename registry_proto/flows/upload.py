@@ -321,7 +321,8 @@ def compress_upload(
     bytes are hashed on the way and must match `diff_id`.
     """
     encoder = _Encoder(codec)
-    raw_hash, out_hash = hashlib.sha256(), hashlib.sha256()
+    # The diff_id may be a sha512 digest; the compressed blob is named by its sha256.
+    raw_hash, out_hash = hashlib.new(diff_id.partition(":")[0]), hashlib.sha256()
     step = session.chunk_size(chunk_size)
     pending = b""
     sent = 0
@@ -344,7 +345,7 @@ def compress_upload(
             sent += len(chunk)
             yield from emit(BlobProgress(key, read, source.length))
     pending += encoder.flush()
-    actual = "sha256:" + raw_hash.hexdigest()
+    actual = f"{raw_hash.name}:{raw_hash.hexdigest()}"
     if actual != diff_id:
         raise TarReadError(
             f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "

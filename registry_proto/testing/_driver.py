@@ -259,7 +259,7 @@ class PureDriver:
                 body=b"",
                 received_at=self.clock,
                 written=len(body),
-                written_sha256=hashlib.sha256(body).hexdigest(),
+                written_digest=f"{sink.algorithm}:{hashlib.new(sink.algorithm, body).hexdigest()}",
             )
         if request.response_body == "discard":
             body = b""
