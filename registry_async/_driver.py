@@ -3,10 +3,16 @@
 The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
 capacity limiter; when one fails, the task group cancels the others. Cancellation is never
 thrown into a flow: the flow is closed, and its `finally` blocks run.
+
+Blocking work (files, hashing) runs on worker threads, and a worker never outlives the task
+that started it (`_in_worker`): a cancelled task tells its worker to stop and waits for it, so
+that the run's cleanup never races its own workers, and nothing they open or create is left.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
@@ -14,7 +20,9 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
+from registry_io.files import CHUNK_SIZE, SinkWriter, read_range
+from registry_io.interrupts import StopFlag
+from registry_io.leftovers import Leftovers
 from registry_io.local_effects import perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
@@ -52,29 +60,29 @@ class AsyncDriver:
 
         Temporary files the flow asked for (decompressed archives) are removed at the end.
         """
-        temporary: list[str] = []
+        leftovers = Leftovers()
         try:
-            return await self._run(flow, temporary)
+            return await self._run(flow, leftovers)
         finally:
-            remove_quietly(temporary)
+            leftovers.end()
 
-    async def _run(self, flow: Flow[T], temporary: list[str]) -> T:
+    async def _run(self, flow: Flow[T], leftovers: Leftovers) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(await self._perform(effect, temporary))
+                    stepper.answer(await self._perform(effect, leftovers))
                 except Exception as exc:  # thrown into the flow; cancellation is not
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    async def _perform(self, effect: Effect, temporary: list[str]) -> Any:
+    async def _perform(self, effect: Effect, leftovers: Leftovers) -> Any:
         if isinstance(effect, Request):
             return await self._send(effect)
         if isinstance(effect, Parallel):
-            return await self._parallel(effect, temporary)
+            return await self._parallel(effect, leftovers)
         if isinstance(effect, Sleep):
             await anyio.sleep(effect.seconds)
             return None
@@ -83,7 +91,7 @@ class AsyncDriver:
                 self._on_event(effect.event)
             return None
         # What is left touches only local files: blocking work, for a worker thread.
-        return await anyio.to_thread.run_sync(perform_local, effect, temporary)
+        return await _in_worker(functools.partial(perform_local, effect, leftovers))
 
     async def _send(self, request: Request) -> Response:
         def stream(body: FileSlice) -> AsyncIterator[bytes]:
@@ -93,12 +101,15 @@ class AsyncDriver:
             response = await self._client.send(outgoing(self._client, request, stream), stream=True)
             try:
                 answer = Answer(request, response)
-                if answer.sink is not None:
-                    writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
+                if (sink := answer.sink) is not None:
+                    writer = await _in_worker(_call(SinkWriter, sink), discard=SinkWriter.close)
                     try:
                         await _stream_into(response.aiter_bytes(), writer)
                     finally:
-                        digest = await anyio.to_thread.run_sync(writer.close)
+                        # Closed even when cancelled: the file must not stay open (the
+                        # partial archive is deleted, but an open handle keeps its space).
+                        with anyio.CancelScope(shield=True):
+                            digest = await _in_worker(_call(writer.close))
                     return answer.written(writer, digest)
                 if answer.keep_body:
                     await _read_into(answer, response)
@@ -106,13 +117,13 @@ class AsyncDriver:
             finally:
                 await response.aclose()
 
-    async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
+    async def _parallel(self, effect: Parallel, leftovers: Leftovers) -> list[Any]:
         results: list[Any] = [None] * len(effect.flows)
         limiter = anyio.CapacityLimiter(effect.limit)
 
         async def run_child(index: int, child: Flow[Any]) -> None:
             async with limiter:
-                results[index] = await self._run(child, temporary)
+                results[index] = await self._run(child, leftovers)
 
         try:
             async with anyio.create_task_group() as group:
@@ -157,7 +168,7 @@ async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None
     async def write_all() -> None:
         async with receive:
             async for piece in receive:
-                await anyio.to_thread.run_sync(writer.write, piece)
+                await _in_worker(_call(writer.write, piece))
 
     try:
         async with anyio.create_task_group() as group:
@@ -184,11 +195,47 @@ async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
     """The bytes of `body`, read in a worker thread chunk by chunk."""
     offset, remaining = body.offset, body.length
     while remaining:
-        chunk = await anyio.to_thread.run_sync(
-            read_range, body.path, offset, min(CHUNK_SIZE, remaining)
-        )
+        length = min(CHUNK_SIZE, remaining)
+        chunk = await _in_worker(_call(read_range, body.path, offset, length))
         if not chunk:
             raise TarReadError(f"{body.path} ended early: it changed while being read")
         offset += len(chunk)
         remaining -= len(chunk)
         yield chunk
+
+
+async def _in_worker(
+    work: Callable[[StopFlag], T], *, discard: Callable[[T], object] | None = None
+) -> T:
+    """`work(stop)` on a worker thread that never outlives the task that started it.
+
+    Cancelled, by anyio or natively by asyncio (which pierces anyio's shields), the task sets
+    `stop` (long work checks it between chunks), waits for the worker to finish, shielded, and
+    hands what the worker made too late to `discard`; only then does the cancellation go on.
+    """
+    stop = StopFlag()
+    finished = threading.Event()
+    made: list[T] = []
+
+    def run() -> T:
+        try:
+            made.append(result := work(stop))
+            return result
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        if not finished.is_set():
+            stop.set()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(finished.wait)
+            if made and discard is not None:
+                discard(made[0])
+        raise
+
+
+def _call(function: Callable[..., T], *args: Any) -> Callable[[StopFlag], T]:
+    """`function(*args)` as work for `_in_worker`: short work, with no use for the flag."""
+    return lambda _stop: function(*args)

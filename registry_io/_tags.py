@@ -9,7 +9,8 @@ from typing import TypeVar
 from registry_proto import Flow, TransportFailure
 from registry_proto import operations as ops
 
-from .files import remove_quietly
+from .interrupts import StopFlag
+from .leftovers import Leftovers
 from .local_effects import LOCAL_EFFECTS, perform_local
 from .stepping import Stepper
 
@@ -30,7 +31,7 @@ def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
 
 def _run_locally(flow: Flow[T]) -> T:
     """Drive a flow that reads only local files."""
-    temporary: list[str] = []
+    leftovers = Leftovers()
     stepper = Stepper(flow)
     try:
         while (effect := stepper.next_effect()) is not None:
@@ -38,10 +39,10 @@ def _run_locally(flow: Flow[T]) -> T:
                 stepper.fail(TransportFailure(f"{effect!r} needs a registry client"))
                 continue
             try:
-                stepper.answer(perform_local(effect, temporary))
+                stepper.answer(perform_local(effect, leftovers, StopFlag()))
             except Exception as exc:  # thrown into the flow, which decides
                 stepper.fail(exc)
         return stepper.result
     finally:
         stepper.close()
-        remove_quietly(temporary)
+        leftovers.end()

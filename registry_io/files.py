@@ -9,12 +9,13 @@ import hashlib
 import io
 import lzma
 import os
-import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from registry_proto import ArchiveWriteError, FileSink, FileSlice, TarReadError, TransportFailure
+
+from .interrupts import StopFlag
 
 __all__ = [
     "CHUNK_SIZE",
@@ -58,23 +59,37 @@ def iter_slice(body: FileSlice, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]
         raise TarReadError(f"cannot read {body.path}: {exc.strerror or exc}") from exc
 
 
-def spool_decompressed(path: str, codec: str, directory: str | None = None) -> str:
+def spool_decompressed(
+    path: str,
+    codec: str,
+    *,
+    created: Callable[[str], object] | None = None,
+    stop: StopFlag | None = None,
+    directory: str | None = None,
+) -> str:
     """Decompress `path` into a new temporary file and return its path.
 
-    The caller owns the file and removes it. A failure leaves no file behind.
+    `created` learns the file's path before any work starts, so that whoever removes it knows
+    it even if this is abandoned. `stop` is checked between chunks: once set, the work stops
+    (`Stopped`). The caller owns the file and removes it; a failure leaves no file behind.
     """
     fd, target = tempfile.mkstemp(prefix="registry-archive-", suffix=".tar", dir=directory)
+    if created is not None:
+        created(target)
     try:
         with open(fd, "wb") as out, _open_decompressing(path, codec) as source:
-            shutil.copyfileobj(source, out, CHUNK_SIZE)
+            while chunk := source.read(CHUNK_SIZE):
+                if stop is not None:
+                    stop.check()
+                out.write(chunk)
     except TarReadError:
-        os.unlink(target)
+        remove_quietly([target])
         raise
     except Exception as exc:  # each codec has its own error types (zlib, lzma, zstandard)
-        os.unlink(target)
+        remove_quietly([target])
         raise TarReadError(f"cannot decompress {path} ({codec}): {exc}") from exc
     except BaseException:
-        os.unlink(target)
+        remove_quietly([target])
         raise
     return target
 

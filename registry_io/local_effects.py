@@ -23,6 +23,8 @@ from .files import (
     spool_decompressed,
     write_at,
 )
+from .interrupts import StopFlag
+from .leftovers import Leftovers
 
 __all__ = ["LOCAL_EFFECTS", "LocalEffect", "perform_local"]
 
@@ -30,20 +32,21 @@ LocalEffect = ReadFile | Offload | Decompress | TempFile | WriteFile | MoveFile 
 LOCAL_EFFECTS = (ReadFile, Offload, Decompress, TempFile, WriteFile, MoveFile, RemoveFile)
 
 
-def perform_local(effect: LocalEffect, temporary: list[str]) -> Any:
-    """Perform `effect`, blocking; files it creates are added to `temporary`, which the
-    driver removes when the whole run ends (unless a `MoveFile` put them in place)."""
+def perform_local(effect: LocalEffect, leftovers: Leftovers, stop: StopFlag) -> Any:
+    """Perform `effect`, blocking; files it creates are added to `leftovers`, which the driver
+    cleans up when the whole run ends (unless a `MoveFile` put them in place). Long work (a
+    decompression) stops between chunks once `stop` is set."""
     if isinstance(effect, ReadFile):
         return read_range(effect.path, effect.offset, effect.length)
     if isinstance(effect, Offload):
         return effect.function(*effect.args)
     if isinstance(effect, Decompress):
-        path = spool_decompressed(effect.path, effect.codec)
-        temporary.append(path)
-        return path
+        return spool_decompressed(
+            effect.path, effect.codec, created=leftovers.add_temporary, stop=stop
+        )
     if isinstance(effect, TempFile):
         path = create_temp(effect.directory, effect.suffix)
-        temporary.append(path)
+        leftovers.add_temporary(path)
         return path
     if isinstance(effect, WriteFile):
         write_at(effect.path, effect.offset, effect.data)

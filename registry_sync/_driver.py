@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from registry_io.files import SinkWriter, iter_slice, remove_quietly
+from registry_io.files import SinkWriter, iter_slice
+from registry_io.interrupts import StopFlag
+from registry_io.leftovers import Leftovers
 from registry_io.local_effects import perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
@@ -48,29 +50,29 @@ class SyncDriver:
 
         Temporary files the flow asked for (decompressed archives) are removed at the end.
         """
-        temporary: list[str] = []
+        leftovers = Leftovers()
         try:
-            return self._run(flow, temporary)
+            return self._run(flow, leftovers)
         finally:
-            remove_quietly(temporary)
+            leftovers.end()
 
-    def _run(self, flow: Flow[T], temporary: list[str]) -> T:
+    def _run(self, flow: Flow[T], leftovers: Leftovers) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(self._perform(effect, temporary))
+                    stepper.answer(self._perform(effect, leftovers))
                 except Exception as exc:  # thrown into the flow, which decides
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    def _perform(self, effect: Effect, temporary: list[str]) -> Any:
+    def _perform(self, effect: Effect, leftovers: Leftovers) -> Any:
         if isinstance(effect, Request):
             return self._send(effect)
         if isinstance(effect, Parallel):
-            return self._parallel(effect, temporary)
+            return self._parallel(effect, leftovers)
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
             return None
@@ -78,7 +80,7 @@ class SyncDriver:
             if self._on_event is not None:
                 self._on_event(effect.event)
             return None
-        return perform_local(effect, temporary)
+        return perform_local(effect, leftovers, StopFlag())
 
     def _send(self, request: Request) -> Response:
         def stream(body: FileSlice) -> Iterator[bytes]:
@@ -107,11 +109,11 @@ class SyncDriver:
         progress = upload_progress(self._on_event, request)
         return chunks if progress is None else _counting(chunks, progress.sent)
 
-    def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
+    def _parallel(self, effect: Parallel, leftovers: Leftovers) -> list[Any]:
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
             futures: list[Future[Any]] = [
-                pool.submit(self._run, child, temporary) for child in effect.flows
+                pool.submit(self._run, child, leftovers) for child in effect.flows
             ]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
