@@ -6,7 +6,6 @@ at, and runs `Parallel` children on threads.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from registry_io.files import SinkWriter, iter_slice
-from registry_io.interrupts import StopFlag
+from registry_io.interrupts import StopFlag, Stopped
 from registry_io.leftovers import Leftovers
 from registry_io.local_effects import perform_local
 from registry_io.stepping import Stepper
@@ -25,13 +24,19 @@ __all__ = ["SyncDriver"]
 
 T = TypeVar("T")
 
+# How long an interrupted run waits for its running children to stop: they check between
+# chunks of a MiB, so only one stuck in a network wait takes longer, and is not waited for.
+_GRACE = 1.0
+
 
 class SyncDriver:
     """Runs flows to completion, blocking the calling thread.
 
-    `Parallel` children run on up to `max_workers` threads each; a thread cannot be
-    interrupted, so when one child fails the others still running are waited for, and the
-    ones not yet started are skipped.
+    `Parallel` children run on up to `max_workers` threads each. A thread cannot be
+    interrupted, so children are told to stop through a `StopFlag`, which they check between
+    effects and between the chunks of a body: after one child fails its running siblings stop,
+    and the ones not yet started are skipped. An interrupt (Ctrl-C) in the waiting thread does
+    the same, without waiting for anything queued.
     """
 
     def __init__(
@@ -52,39 +57,40 @@ class SyncDriver:
         """
         leftovers = Leftovers()
         try:
-            return self._run(flow, leftovers)
+            return self._run(flow, leftovers, StopFlag())
         finally:
             leftovers.end()
 
-    def _run(self, flow: Flow[T], leftovers: Leftovers) -> T:
+    def _run(self, flow: Flow[T], leftovers: Leftovers, stop: StopFlag) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(self._perform(effect, leftovers))
+                    stepper.answer(self._perform(effect, leftovers, stop))
                 except Exception as exc:  # thrown into the flow, which decides
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    def _perform(self, effect: Effect, leftovers: Leftovers) -> Any:
-        if isinstance(effect, Request):
-            return self._send(effect)
-        if isinstance(effect, Parallel):
-            return self._parallel(effect, leftovers)
-        if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
-            return None
+    def _perform(self, effect: Effect, leftovers: Leftovers, stop: StopFlag) -> Any:
         if isinstance(effect, Emit):
             if self._on_event is not None:
                 self._on_event(effect.event)
             return None
-        return perform_local(effect, leftovers, StopFlag())
+        stop.check()  # told to stop: no further step is taken
+        if isinstance(effect, Request):
+            return self._send(effect, stop)
+        if isinstance(effect, Parallel):
+            return self._parallel(effect, leftovers, stop)
+        if isinstance(effect, Sleep):
+            stop.sleep(effect.seconds)
+            return None
+        return perform_local(effect, leftovers, stop)
 
-    def _send(self, request: Request) -> Response:
+    def _send(self, request: Request, stop: StopFlag) -> Response:
         def stream(body: FileSlice) -> Iterator[bytes]:
-            return self._counted(request, iter_slice(body))
+            return self._counted(request, _checked(iter_slice(body), stop))
 
         with map_transport_errors(request):
             response = self._client.send(outgoing(self._client, request, stream), stream=True)
@@ -93,7 +99,7 @@ class SyncDriver:
                 if answer.sink is not None:
                     writer = SinkWriter(answer.sink)
                     try:
-                        for chunk in response.iter_bytes():
+                        for chunk in _checked(response.iter_bytes(), stop):
                             writer.write(chunk)
                     finally:
                         digest = writer.close()
@@ -109,26 +115,43 @@ class SyncDriver:
         progress = upload_progress(self._on_event, request)
         return chunks if progress is None else _counting(chunks, progress.sent)
 
-    def _parallel(self, effect: Parallel, leftovers: Leftovers) -> list[Any]:
+    def _parallel(self, effect: Parallel, leftovers: Leftovers, stop: StopFlag) -> list[Any]:
+        group = stop.child()
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
-            futures: list[Future[Any]] = [
-                pool.submit(self._run, child, leftovers) for child in effect.flows
-            ]
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry")
+        futures: list[Future[Any]] = [
+            pool.submit(self._run, child, leftovers, group) for child in effect.flows
+        ]
+        try:
             wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                future.cancel()  # children not started yet are skipped after a failure
-            wait(futures)
+        except BaseException:
+            # An interrupt (Ctrl-C) reached this thread: no child is started any more, the
+            # running ones are told to stop and given a moment to, at their next chunk or step.
+            group.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            # (A future cancelled before it ran never counts as done: wait for the others.)
+            wait([future for future in futures if not future.cancelled()], timeout=_GRACE)
+            raise
+        group.set()  # after a failure the running siblings stop too (all done otherwise)
+        pool.shutdown(wait=True, cancel_futures=True)
         errors: list[Exception] = []
         for future in futures:
             exc = None if future.cancelled() else future.exception()
             if isinstance(exc, Exception):
                 errors.append(exc)
-            elif exc is not None:
+            elif exc is not None and not isinstance(exc, Stopped):
                 raise exc  # not an error to report but an interruption: let it through
         if errors:
             raise ExceptionGroup("parallel registry operations failed", errors)
+        stop.check()  # children stopped because this run was told to stop
         return [future.result() for future in futures]
+
+
+def _checked(chunks: Iterator[bytes], stop: StopFlag) -> Iterator[bytes]:
+    """`chunks`, stopping between two of them once `stop` is set."""
+    for chunk in chunks:
+        stop.check()
+        yield chunk
 
 
 def _counting(chunks: Iterator[bytes], sent: Callable[[bytes], None]) -> Iterator[bytes]:
