@@ -1,8 +1,10 @@
 """The async driver: performs a flow's effects with anyio and `httpx.AsyncClient`.
 
 The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
-capacity limiter; when one fails, the task group cancels the others. Cancellation is never
-thrown into a flow: the flow is closed, and its `finally` blocks run.
+capacity limiter; when one fails, the others finish the request they are sending and stop
+(a body cut off in the middle leaves an upload session distribution cannot cancel), or are
+cancelled after `FAILURE_GRACE`. Cancellation is never thrown into a flow: the flow is
+closed, and its `finally` blocks run.
 
 Blocking work (files, hashing) runs on worker threads, and a worker never outlives the task
 that started it (`_in_worker`): a cancelled task tells its worker to stop and waits for it, so
@@ -11,24 +13,25 @@ that the run's cleanup never races its own workers, and nothing they open or cre
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import httpx
 
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range
-from registry_io.interrupts import StopFlag
-from registry_io.leftovers import Leftovers
-from registry_io.local_effects import perform_local
+from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
+from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
 from registry_proto import (
     Effect,
-    Emit,
     FileSlice,
     Flow,
     Parallel,
@@ -36,6 +39,7 @@ from registry_proto import (
     Response,
     Sleep,
     TarReadError,
+    send_cleanups,
 )
 
 __all__ = ["AsyncDriver"]
@@ -55,40 +59,55 @@ class AsyncDriver:
         self._client = client
         self._on_event = on_event
 
-    async def run(self, flow: Flow[T]) -> T:
+    async def run(
+        self, flow: Flow[T], *, cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups
+    ) -> T:
         """Drive `flow` to its result; errors it raises propagate unchanged.
 
-        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        Temporary files the flow asked for (decompressed archives) are removed at the end, and
+        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
+        makes of them (the clients' authenticates them).
         """
         leftovers = Leftovers()
         try:
-            return await self._run(flow, leftovers)
+            return await self._run(flow, leftovers, StopFlag())
         finally:
-            leftovers.end()
+            undo = leftovers.end()
+            if undo:
+                await self._undo(cleanup(undo))
 
-    async def _run(self, flow: Flow[T], leftovers: Leftovers) -> T:
+    async def _undo(self, flow: Flow[None]) -> None:
+        """Run a cleanup flow, shielded from a cancellation under way, for `CLEANUP_SECONDS`
+        at most; a failure of its own is ignored (it is best effort, and must not hide the
+        run's)."""
+        with anyio.move_on_after(CLEANUP_SECONDS, shield=True), contextlib.suppress(Exception):
+            await self._run(flow, Leftovers(), StopFlag())
+
+    async def _run(self, flow: Flow[T], leftovers: Leftovers, stop: StopFlag) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(await self._perform(effect, leftovers))
+                    stepper.answer(await self._perform(effect, leftovers, stop))
                 except Exception as exc:  # thrown into the flow; cancellation is not
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    async def _perform(self, effect: Effect, leftovers: Leftovers) -> Any:
+    async def _perform(self, effect: Effect, leftovers: Leftovers, stop: StopFlag) -> Any:
+        if isinstance(effect, BOOKKEEPING):
+            keep_books(effect, leftovers, self._on_event)
+            return None
+        stop.check()  # a sibling failed: no further step is taken
         if isinstance(effect, Request):
+            # A cancelled run starts no request: not a byte of it may reach the registry.
+            await anyio.lowlevel.checkpoint_if_cancelled()
             return await self._send(effect)
         if isinstance(effect, Parallel):
-            return await self._parallel(effect, leftovers)
+            return await self._parallel(effect, leftovers, stop)
         if isinstance(effect, Sleep):
             await anyio.sleep(effect.seconds)
-            return None
-        if isinstance(effect, Emit):
-            if self._on_event is not None:
-                self._on_event(effect.event)
             return None
         # What is left touches only local files: blocking work, for a worker thread.
         return await _in_worker(functools.partial(perform_local, effect, leftovers))
@@ -117,21 +136,36 @@ class AsyncDriver:
             finally:
                 await response.aclose()
 
-    async def _parallel(self, effect: Parallel, leftovers: Leftovers) -> list[Any]:
+    async def _parallel(self, effect: Parallel, leftovers: Leftovers, stop: StopFlag) -> list[Any]:
+        """The children's results in order; after one fails, the others finish the request
+        they are sending (for `FAILURE_GRACE` at most, then they are cancelled) and stop, and
+        an `ExceptionGroup` of the failures is raised."""
         results: list[Any] = [None] * len(effect.flows)
+        failures: list[Exception] = []
         limiter = anyio.CapacityLimiter(effect.limit)
+        group = stop.child()
 
-        async def run_child(index: int, child: Flow[Any]) -> None:
+        async def run_child(index: int, child: Flow[Any], scope: anyio.CancelScope) -> None:
             async with limiter:
-                results[index] = await self._run(child, leftovers)
+                try:
+                    results[index] = await self._run(child, leftovers, group)
+                except Stopped:
+                    pass
+                except Exception as exc:
+                    failures.append(exc)
+                    group.set()
+                    scope.deadline = min(scope.deadline, anyio.current_time() + FAILURE_GRACE)
 
         try:
-            async with anyio.create_task_group() as group:
+            async with anyio.create_task_group() as tasks:
                 for index, child in enumerate(effect.flows):
-                    group.start_soon(run_child, index, child)
+                    tasks.start_soon(run_child, index, child, tasks.cancel_scope)
         finally:
             for child in effect.flows:
                 child.close()  # children that never started still hold a generator
+        if failures:
+            raise ExceptionGroup("parallel registry operations failed", failures)
+        stop.check()  # the children stopped because this run was told to
         return results
 
     def _counted(self, request: Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -228,7 +262,7 @@ async def _in_worker(
         return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
     except BaseException:
         if not finished.is_set():
-            stop.set()
+            stop.set(now=True)
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(finished.wait)
             if made and discard is not None:

@@ -24,7 +24,9 @@ from registry_proto import (
     Flow,
     PushEvent,
     RegistryEndpoint,
+    Request,
     ValidationError,
+    send_cleanups,
     with_auth,
     with_retries,
 )
@@ -127,12 +129,20 @@ class ClientCore:
 
         Retries wrap authentication, so a retried request is authorised afresh.
         """
-        flow = call.flow
-        for url in dict.fromkeys(call.registries):
+        flow = self._authenticated(call.flow, call.registries)
+        return with_retries(flow, self.settings.retry) if call.retried else flow
+
+    def cleanup(self, call: Call[Any]) -> Callable[[list[Request]], Flow[None]]:
+        """How a run of `call` sends what it left to undo (`Cleanup`: open upload sessions):
+        authenticated as the call's own requests are, never retried."""
+        return lambda requests: self._authenticated(send_cleanups(requests), call.registries)
+
+    def _authenticated(self, flow: Flow[T], registries: tuple[str, ...]) -> Flow[T]:
+        for url in dict.fromkeys(registries):
             authenticator = self._authenticators.get(RegistryEndpoint.parse(url))
             assert authenticator is not None, "missing_credentials() first"
             flow = with_auth(flow, authenticator)
-        return with_retries(flow, self.settings.retry) if call.retried else flow
+        return flow
 
     def authenticator(self, registry_url: str) -> Authenticator | None:
         return self._authenticators.get(RegistryEndpoint.parse(registry_url))

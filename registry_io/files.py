@@ -70,8 +70,9 @@ def spool_decompressed(
     """Decompress `path` into a new temporary file and return its path.
 
     `created` learns the file's path before any work starts, so that whoever removes it knows
-    it even if this is abandoned. `stop` is checked between chunks: once set, the work stops
-    (`Stopped`). The caller owns the file and removes it; a failure leaves no file behind.
+    it even if this is abandoned. `stop` is checked between chunks: once it is set at once,
+    the work stops (`Stopped`). The caller owns the file and removes it; a failure leaves no
+    file behind.
     """
     fd, target = tempfile.mkstemp(prefix="registry-archive-", suffix=".tar", dir=directory)
     if created is not None:
@@ -80,7 +81,7 @@ def spool_decompressed(
         with open(fd, "wb") as out, _open_decompressing(path, codec) as source:
             while chunk := source.read(CHUNK_SIZE):
                 if stop is not None:
-                    stop.check()
+                    stop.check_now()
                 out.write(chunk)
     except TarReadError:
         remove_quietly([target])

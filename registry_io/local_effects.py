@@ -3,10 +3,13 @@ the same way by both drivers: blocking, on the calling thread or on a worker thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from registry_proto import (
+    Cleanup,
     Decompress,
+    Emit,
     MoveFile,
     Offload,
     ReadFile,
@@ -26,10 +29,11 @@ from .files import (
 from .interrupts import StopFlag
 from .leftovers import Leftovers
 
-__all__ = ["LOCAL_EFFECTS", "LocalEffect", "perform_local"]
+__all__ = ["BOOKKEEPING", "LOCAL_EFFECTS", "LocalEffect", "keep_books", "perform_local"]
 
 LocalEffect = ReadFile | Offload | Decompress | TempFile | WriteFile | MoveFile | RemoveFile
 LOCAL_EFFECTS = (ReadFile, Offload, Decompress, TempFile, WriteFile, MoveFile, RemoveFile)
+BOOKKEEPING = (Emit, Cleanup)
 
 
 def perform_local(effect: LocalEffect, leftovers: Leftovers, stop: StopFlag) -> Any:
@@ -56,3 +60,15 @@ def perform_local(effect: LocalEffect, leftovers: Leftovers, stop: StopFlag) -> 
         return None
     remove_quietly([effect.path])
     return None
+
+
+def keep_books(
+    effect: Emit | Cleanup, leftovers: Leftovers, on_event: Callable[[Any], object] | None
+) -> None:
+    """Perform a bookkeeping effect, which a run told to stop performs too: an `Emit` goes to
+    `on_event`, a `Cleanup` is kept in `leftovers` (it is what stopping sends)."""
+    if isinstance(effect, Emit):
+        if on_event is not None:
+            on_event(effect.event)
+    else:
+        leftovers.keep(effect)

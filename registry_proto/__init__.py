@@ -13,6 +13,7 @@ are in `registry_proto.operations`, whole conversations in `registry_proto.flows
 
 from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
+    Cleanup,
     Decompress,
     Effect,
     Emit,
@@ -27,6 +28,7 @@ from ._effects import (
     WriteFile,
     http,
     parallel,
+    send_cleanups,
 )
 from ._errors import (
     ArchiveWriteError,
@@ -88,6 +90,7 @@ __all__ = [
     "BlobUploaded",
     "Body",
     "BytesBody",
+    "Cleanup",
     "ConnectFailure",
     "Credentials",
     "Decompress",
@@ -142,6 +145,7 @@ __all__ = [
     "__version__",
     "http",
     "parallel",
+    "send_cleanups",
     "with_auth",
     "with_retries",
 ]

@@ -6,6 +6,8 @@ at, and runs `Parallel` children on threads.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -13,12 +15,21 @@ from typing import Any, TypeVar
 import httpx
 
 from registry_io.files import SinkWriter, iter_slice
-from registry_io.interrupts import StopFlag, Stopped
-from registry_io.leftovers import Leftovers
-from registry_io.local_effects import perform_local
+from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
+from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
-from registry_proto import Effect, Emit, FileSlice, Flow, Parallel, Request, Response, Sleep
+from registry_proto import (
+    Effect,
+    FileSlice,
+    Flow,
+    Parallel,
+    Request,
+    Response,
+    Sleep,
+    send_cleanups,
+)
 
 __all__ = ["SyncDriver"]
 
@@ -26,17 +37,17 @@ T = TypeVar("T")
 
 # How long an interrupted run waits for its running children to stop: they check between
 # chunks of a MiB, so only one stuck in a network wait takes longer, and is not waited for.
-_GRACE = 1.0
+_INTERRUPT_GRACE = 1.0
 
 
 class SyncDriver:
     """Runs flows to completion, blocking the calling thread.
 
     `Parallel` children run on up to `max_workers` threads each. A thread cannot be
-    interrupted, so children are told to stop through a `StopFlag`, which they check between
-    effects and between the chunks of a body: after one child fails its running siblings stop,
-    and the ones not yet started are skipped. An interrupt (Ctrl-C) in the waiting thread does
-    the same, without waiting for anything queued.
+    interrupted, so children are told to stop through a `StopFlag`: after one child fails, its
+    running siblings finish the request they are sending (for `FAILURE_GRACE` at most) and
+    stop, and the ones not yet started are skipped. An interrupt (Ctrl-C) in the waiting thread
+    stops them at once, between two chunks of a body, without waiting for anything queued.
     """
 
     def __init__(
@@ -49,17 +60,40 @@ class SyncDriver:
         self._client = client
         self._max_workers = max_workers
         self._on_event = on_event
+        self._timeout: httpx.Timeout | None = None  # the client's, unless cleaning up
 
-    def run(self, flow: Flow[T]) -> T:
+    def run(
+        self, flow: Flow[T], *, cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups
+    ) -> T:
         """Drive `flow` to its result; errors it raises propagate unchanged.
 
-        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        Temporary files the flow asked for (decompressed archives) are removed at the end, and
+        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
+        makes of them (the clients' authenticates them).
         """
         leftovers = Leftovers()
         try:
             return self._run(flow, leftovers, StopFlag())
         finally:
-            leftovers.end()
+            undo = leftovers.end()
+            if undo:
+                self._undo(cleanup(undo))
+
+    def _undo(self, flow: Flow[None]) -> None:
+        """Run a cleanup flow for about `CLEANUP_SECONDS` at most: each request may take that
+        long, and none starts later. A failure of its own is ignored (it is best effort, and
+        must not hide the run's); a second Ctrl-C still interrupts it."""
+        quick = SyncDriver(self._client, max_workers=1)
+        quick._timeout = httpx.Timeout(CLEANUP_SECONDS)
+        deadline = StopFlag()
+        timer = threading.Timer(CLEANUP_SECONDS, deadline.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            with contextlib.suppress(Exception, Stopped):
+                quick._run(flow, Leftovers(), deadline)
+        finally:
+            timer.cancel()
 
     def _run(self, flow: Flow[T], leftovers: Leftovers, stop: StopFlag) -> T:
         stepper = Stepper(flow)
@@ -74,9 +108,8 @@ class SyncDriver:
             stepper.close()
 
     def _perform(self, effect: Effect, leftovers: Leftovers, stop: StopFlag) -> Any:
-        if isinstance(effect, Emit):
-            if self._on_event is not None:
-                self._on_event(effect.event)
+        if isinstance(effect, BOOKKEEPING):
+            keep_books(effect, leftovers, self._on_event)
             return None
         stop.check()  # told to stop: no further step is taken
         if isinstance(effect, Request):
@@ -93,7 +126,10 @@ class SyncDriver:
             return self._counted(request, _checked(iter_slice(body), stop))
 
         with map_transport_errors(request):
-            response = self._client.send(outgoing(self._client, request, stream), stream=True)
+            built = outgoing(self._client, request, stream)
+            if self._timeout is not None:
+                built.extensions["timeout"] = self._timeout.as_dict()
+            response = self._client.send(built, stream=True)
             try:
                 answer = Answer(request, response)
                 if answer.sink is not None:
@@ -124,19 +160,23 @@ class SyncDriver:
         ]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
-        except BaseException:
-            # An interrupt (Ctrl-C) reached this thread: no child is started any more, the
-            # running ones are told to stop and given a moment to, at their next chunk or step.
+            # After a failure: no child is started any more, and the running ones finish the
+            # request they are sending, then stop (at once if that takes too long).
             group.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            # (A future cancelled before it ran never counts as done: wait for the others.)
-            wait([future for future in futures if not future.cancelled()], timeout=_GRACE)
+            if wait(_started(futures), timeout=FAILURE_GRACE).not_done:
+                group.set(now=True)
+        except BaseException:
+            # An interrupt (Ctrl-C) reached this thread: every child stops at once, and the
+            # running ones get a moment to, at their next chunk.
+            group.set(now=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait(_started(futures), timeout=_INTERRUPT_GRACE)
             raise
-        group.set()  # after a failure the running siblings stop too (all done otherwise)
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
         errors: list[Exception] = []
-        for future in futures:
-            exc = None if future.cancelled() else future.exception()
+        for future in _started(futures):
+            exc = future.exception()
             if isinstance(exc, Exception):
                 errors.append(exc)
             elif exc is not None and not isinstance(exc, Stopped):
@@ -147,10 +187,15 @@ class SyncDriver:
         return [future.result() for future in futures]
 
 
+def _started(futures: list[Future[Any]]) -> list[Future[Any]]:
+    """The futures that ran or run: one cancelled before it started never counts as done."""
+    return [future for future in futures if not future.cancelled()]
+
+
 def _checked(chunks: Iterator[bytes], stop: StopFlag) -> Iterator[bytes]:
-    """`chunks`, stopping between two of them once `stop` is set."""
+    """`chunks`, stopping between two of them once `stop` is set at once."""
     for chunk in chunks:
-        stop.check()
+        stop.check_now()
         yield chunk
 
 

@@ -21,7 +21,7 @@ from .._models import FileSink, Request, Response
 from .._reference import RegistryEndpoint, validate_digest
 from ._common import expect
 
-__all__ = ["blob_exists", "cancel_upload", "download_blob", "get_blob"]
+__all__ = ["blob_exists", "cancel_request", "cancel_upload", "download_blob", "get_blob"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
@@ -45,10 +45,14 @@ def blob_exists(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flo
 
 def cancel_upload(location: str) -> Flow[None]:
     """`DELETE <location>`: abandon an upload session, best effort (docs/protocol.md §3.7)."""
-    request = Request(method="DELETE", url=location, response_body="discard")
     # Best effort: the registry expires abandoned sessions by itself anyway.
     with contextlib.suppress(TransportFailure):
-        yield from http(request)
+        yield from http(cancel_request(location))
+
+
+def cancel_request(location: str) -> Request:
+    """The request that abandons the upload session at `location`."""
+    return Request(method="DELETE", url=location, response_body="discard")
 
 
 def get_blob(

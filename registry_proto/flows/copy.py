@@ -19,10 +19,10 @@ from .._models import FileSink, FileSlice
 from .._platform import Platform
 from .._reference import RegistryEndpoint
 from ._documents import image_blobs, is_index, json_object, pick_platform, platform_entries
-from .blobs import blob_exists, cancel_upload, download_blob
+from .blobs import blob_exists, download_blob
 from .manifests import FetchedManifest, get_manifest, put_manifest
 from .push import BlobUpload, PushOptions, PushState, push_blob
-from .upload import try_mount
+from .upload import abandon, try_mount
 
 __all__ = ["Location", "copy_image"]
 
@@ -111,7 +111,7 @@ def _copy_blob(
                 yield from emit(BlobMounted(blob.digest, blob.size, source.repository))
                 return
             if session is not None:  # the registry opened an upload instead; not needed
-                yield from cancel_upload(session.location)
+                yield from abandon(session)
     elif source.endpoint.base_url == target.base_url:
         return  # the same repository: it is all there already
     # Through a temporary file: downloaded whole and checked, then pushed like any blob (a HEAD

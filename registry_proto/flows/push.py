@@ -27,11 +27,12 @@ from .._manifest import (
 from .._models import Body, BytesBody, FileSlice
 from .._reference import RegistryEndpoint
 from .._retry import resendable
-from .blobs import blob_exists, cancel_upload
+from .blobs import blob_exists
 from .manifests import put_manifest
 from .upload import (
     DEFAULT_CHUNK_SIZE,
     Session,
+    abandon,
     compress_upload,
     finish_upload,
     start_session,
@@ -197,16 +198,12 @@ def _send_whole(
 ) -> Flow[Descriptor]:
     """Send the blob through `session` (a new one when None): one run of its upload.
 
-    A session that failed is abandoned: it may hold part of the blob, or bytes that can never
-    match its digest.
+    A session that failed is abandoned, by whichever step last moved it: it may hold part of
+    the blob, or bytes that can never match its digest.
     """
     if session is None:
         session = yield from start_session(endpoint, repository, blob.descriptor.digest)
-    try:
-        return (yield from _transfer(endpoint, repository, session, blob, codec, options, state))
-    except RegistryProtoError:
-        yield from cancel_upload(session.location)
-        raise
+    return (yield from _transfer(endpoint, repository, session, blob, codec, options, state))
 
 
 def _transfer(
@@ -225,6 +222,7 @@ def _transfer(
         yield from _upload(endpoint, repository, session, blob, options, what)
         return source
     if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
+        yield from abandon(session)
         raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
     digest, size = yield from compress_upload(
         session,
@@ -250,6 +248,7 @@ def _upload(
 ) -> Flow[None]:
     digest, body = blob.descriptor.digest, blob.body
     if not isinstance(body, FileSlice | BytesBody):
+        yield from abandon(session)
         raise ValidationError(f"{what} has no content to upload")
     if options.chunk_size is not None:
         yield from upload_chunked(
@@ -258,11 +257,11 @@ def _upload(
         return
     try:
         yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
-    except RegistryError as exc:
-        if exc.status != 413:
+    except RegistryProtoError as exc:
+        yield from abandon(session)
+        if not (isinstance(exc, RegistryError) and exc.status == 413):
             raise
         # Too large for one request here (some registries and proxies cap bodies): chunks.
-        yield from cancel_upload(session.location)
         session = yield from start_session(endpoint, repository, digest)
         yield from upload_chunked(
             session, digest, body, chunk_size=DEFAULT_CHUNK_SIZE, key=digest, what=what

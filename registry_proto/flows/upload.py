@@ -12,7 +12,10 @@ repository"; docs/protocol.md §3, §4).
   stands (`GET <location>`) and resending from there. Whether a lost one is tried again, like
   whether a failed blob is sent again whole, is the retry policy's decision
   (`registry_proto._retry`).
-- A flow that fails leaves its session to whoever opened it, to abandon (`cancel_upload`).
+- A session whose upload fails is abandoned (`abandon`) by the flow that last moved it, which
+  alone knows its newest location (distribution refuses a stale one). Should the flow be
+  closed instead (a cancellation, a sibling's failure), the driver abandons it: every open
+  session is kept as a `Cleanup` under its first location, with its newest one.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._effects import Flow, emit, http, offload, read_file
+from .._effects import Flow, cleanup_done, cleanup_later, emit, http, offload, read_file
 from .._errors import (
     DigestInvalid,
     DigestMismatch,
+    RegistryProtoError,
     TarReadError,
     TransportFailure,
     ValidationError,
@@ -39,11 +43,13 @@ from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, R
 from .._reference import RegistryEndpoint
 from .._retry import may_retry
 from ._common import expect
+from .blobs import cancel_request, cancel_upload
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
     "Session",
+    "abandon",
     "compress_upload",
     "finish_upload",
     "start_session",
@@ -70,13 +76,15 @@ class Session:
 
     `offset` is how many bytes the registry has acknowledged; `min_chunk` is its
     `OCI-Chunk-Min-Length`, 0 when it named none; `max_body` the largest request body it was
-    found to take (None until one was refused: GHCR, for one, caps bodies at 4 MiB).
+    found to take (None until one was refused: GHCR, for one, caps bodies at 4 MiB). `key`,
+    its first location, names it for as long as it is open.
     """
 
     location: str
     offset: int = 0
     min_chunk: int = 0
     max_body: int | None = None
+    key: str = ""
 
     def chunk_size(self, wanted: int) -> int:
         return min(max(wanted, self.min_chunk), max(MAX_CHUNK_SIZE, wanted))
@@ -88,7 +96,19 @@ def _session_from(request: Request, response: Response, offset: int = 0) -> Sess
     raw_min = raw_min.strip() if raw_min else ""
     # `isdigit` alone also takes digits `int` refuses, such as "²".
     min_chunk = int(raw_min) if raw_min.isascii() and raw_min.isdigit() else 0
-    return Session(location, offset, min_chunk)
+    return Session(location, offset, min_chunk, key=location)
+
+
+def _track(session: Session) -> Flow[Session]:
+    """`session`, which the driver abandons at its newest location should the run end first."""
+    yield from cleanup_later(session.key, cancel_request(session.location))
+    return session
+
+
+def abandon(session: Session) -> Flow[None]:
+    """Cancel `session`, best effort: it holds part of a blob, or bytes that cannot match."""
+    yield from cancel_upload(session.location)
+    yield from cleanup_done(session.key)
 
 
 def start_session(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flow[Session]:
@@ -100,7 +120,7 @@ def start_session(endpoint: RegistryEndpoint, repository: str, digest: str) -> F
     )
     response = yield from http(request)
     expect(response, request, 202, context=f"starting the upload of blob {digest}")
-    return _session_from(request, response)
+    return (yield from _track(_session_from(request, response)))
 
 
 def try_mount(
@@ -126,7 +146,7 @@ def try_mount(
     expect(response, request, 201, 202, context=f"mounting blob {digest} from {source_repository}")
     if response.status == 201:
         return True, None
-    return False, _session_from(request, response)
+    return False, (yield from _track(_session_from(request, response)))
 
 
 def _finish(session: Session, digest: str, body: Body, key: str) -> Request:
@@ -161,6 +181,7 @@ def finish_upload(
             method=exc.method,
             url=exc.url,
         ) from exc
+    yield from cleanup_done(session.key)  # committed: the session is gone
     stored = response.headers.get("Docker-Content-Digest")
     if stored is not None and stored.strip() != digest:
         raise DigestMismatch(f"the registry stored {what} as {stored.strip()}, not {digest}")
@@ -224,6 +245,7 @@ def _send_chunk(
         session = dataclasses.replace(
             session, location=new_location, offset=session.offset + body.length
         )
+        yield from _track(session)
     return session
 
 
@@ -248,7 +270,7 @@ def _status(session: Session, what: str) -> Flow[Session]:
     offset = session.offset if held is None or held == (0, 0) else held[1] + 1
     location = response.headers.get("Location")
     new_location = resolve_location(request.url, location) if location else session.location
-    return dataclasses.replace(session, location=new_location, offset=offset)
+    return (yield from _track(dataclasses.replace(session, location=new_location, offset=offset)))
 
 
 def upload_chunked(
@@ -260,16 +282,20 @@ def upload_chunked(
     key: str,
     what: str,
 ) -> Flow[None]:
-    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`."""
+    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`; abandon
+    the session if that fails."""
     size = source.length
     step = session.chunk_size(chunk_size)
-
-    while session.offset < size:
-        end = min(size, session.offset + step)
-        piece = functools.partial(_piece, source, end=end)
-        session = yield from _send_chunk(session, piece, end, key, what)
-        yield from emit(BlobProgress(key, session.offset, size))
-    yield from finish_upload(session, digest, EmptyBody(), size, key=key, what=what)
+    try:
+        while session.offset < size:
+            end = min(size, session.offset + step)
+            piece = functools.partial(_piece, source, end=end)
+            session = yield from _send_chunk(session, piece, end, key, what)
+            yield from emit(BlobProgress(key, session.offset, size))
+        yield from finish_upload(session, digest, EmptyBody(), size, key=key, what=what)
+    except RegistryProtoError:
+        yield from abandon(session)  # at its newest location
+        raise
 
 
 def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
@@ -318,45 +344,50 @@ def compress_upload(
 
     Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
     read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
-    bytes are hashed on the way and must match `diff_id`.
+    bytes are hashed on the way and must match `diff_id`. The session is abandoned if this
+    fails.
     """
-    encoder = _Encoder(codec)
-    # The diff_id may be a sha512 digest; the compressed blob is named by its sha256.
-    raw_hash, out_hash = hashlib.new(diff_id.partition(":")[0]), hashlib.sha256()
-    step = session.chunk_size(chunk_size)
-    pending = b""
-    sent = 0
-    read = 0
-    while read < source.length:
-        data = yield from read_file(
-            source.path, source.offset + read, min(_READ_SIZE, source.length - read)
-        )
-        if not data:
-            raise TarReadError(f"{source.path} ended early: it changed while being read")
-        read += len(data)
-        yield from offload(raw_hash.update, data)
-        pending += yield from offload(encoder.compress, data)
-        while len(pending) >= step:
-            chunk, pending = pending[:step], pending[step:]
-            yield from offload(out_hash.update, chunk)
-            session = yield from _send_chunk(
-                session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
+    try:
+        encoder = _Encoder(codec)
+        # The diff_id may be a sha512 digest; the compressed blob is named by its sha256.
+        raw_hash, out_hash = hashlib.new(diff_id.partition(":")[0]), hashlib.sha256()
+        step = session.chunk_size(chunk_size)
+        pending = b""
+        sent = 0
+        read = 0
+        while read < source.length:
+            data = yield from read_file(
+                source.path, source.offset + read, min(_READ_SIZE, source.length - read)
             )
-            sent += len(chunk)
-            yield from emit(BlobProgress(key, read, source.length))
-    pending += encoder.flush()
-    actual = f"{raw_hash.name}:{raw_hash.hexdigest()}"
-    if actual != diff_id:
-        raise TarReadError(
-            f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
-            f"{diff_id} its image config records"
+            if not data:
+                raise TarReadError(f"{source.path} ended early: it changed while being read")
+            read += len(data)
+            yield from offload(raw_hash.update, data)
+            pending += yield from offload(encoder.compress, data)
+            while len(pending) >= step:
+                chunk, pending = pending[:step], pending[step:]
+                yield from offload(out_hash.update, chunk)
+                session = yield from _send_chunk(
+                    session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
+                )
+                sent += len(chunk)
+                yield from emit(BlobProgress(key, read, source.length))
+        pending += encoder.flush()
+        actual = f"{raw_hash.name}:{raw_hash.hexdigest()}"
+        if actual != diff_id:
+            raise TarReadError(
+                f"{what} is corrupt: its content hashes to {actual}, not to the diff_id "
+                f"{diff_id} its image config records"
+            )
+        yield from offload(out_hash.update, pending)
+        digest = "sha256:" + out_hash.hexdigest()
+        yield from finish_upload(
+            session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
         )
-    yield from offload(out_hash.update, pending)
-    digest = "sha256:" + out_hash.hexdigest()
-    yield from finish_upload(
-        session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
-    )
-    return digest, sent + len(pending)
+        return digest, sent + len(pending)
+    except RegistryProtoError:
+        yield from abandon(session)  # at its newest location
+        raise
 
 
 def _tail_of(chunk: bytes, start: int) -> Callable[[int], Body]:
