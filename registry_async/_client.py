@@ -81,8 +81,7 @@ class AsyncRegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            self._core.refuse_client_options(kwargs)
-            return await self.execute(definition(self._core, *args, **kwargs))
+            return await self.execute(self._core.call(definition, args, kwargs))
 
         return method
 
@@ -93,8 +92,7 @@ class AsyncRegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[str]:
-            self._core.refuse_client_options(kwargs)
-            pages = definition(self._core, *args, **kwargs)
+            pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:
                 for name in await self.execute(call):
                     yield name

@@ -34,6 +34,7 @@ from registry_proto import operations as ops
 from registry_proto.flows import ApiVersion, ImageInfo, Paginator, PullResult, PushResult, PushState
 from registry_proto.operations import PushArgs, PushContext
 
+from ._arguments import check_arguments
 from ._host import host_platform
 from ._settings import (
     Authenticators,
@@ -46,6 +47,7 @@ from ._settings import (
 __all__ = ["Call", "ClientCore", "Pages", "Plan", "public_signature"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 Listener = Callable[[Any], object]
 
 
@@ -79,8 +81,27 @@ def _push_args(options: PushCallOptions) -> tuple[PushArgs, Listener | None]:
     """A push's own options and its listener; the client options were taken already (by the
     module-level function that opened the client)."""
     args = dict(options)
-    progress = cast("Listener | None", args.pop("progress", None))
-    return cast(PushArgs, args), progress
+    return cast(PushArgs, args), _listener(args.pop("progress", None))
+
+
+def _listener(progress: object) -> Listener | None:
+    """The `progress=` callable, checked before anything is sent."""
+    if progress is not None and not callable(progress):
+        raise ValidationError(
+            f"progress must be a callable taking push events, or None, not {progress!r}"
+        )
+    return progress
+
+
+def _variadic(definition: Callable[..., Any]) -> tuple[str, ...]:
+    """The keywords a definition's `**options` take besides the client options (which only
+    module-level functions accept, and take out first): a push's own."""
+    for parameter in inspect.signature(definition).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD and "PushCallOptions" in str(
+            parameter.annotation
+        ):
+            return tuple(PushArgs.__annotations__)
+    return ()
 
 
 def public_signature(plan: Plan) -> inspect.Signature:
@@ -94,6 +115,7 @@ class ClientCore:
     """What a client holds across calls, and the definition of each of its operations."""
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        check_arguments(Settings.from_options, (), dict(options))
         self.settings = Settings.from_options(**options)
         self._push_state = PushState()
         self._authenticators = Authenticators()
@@ -105,13 +127,18 @@ class ClientCore:
         """`(client options, the operation's own)` of a module-level call's keywords."""
         return split_options(kwargs)
 
-    @staticmethod
-    def refuse_client_options(kwargs: dict[str, Any]) -> None:
-        """A client's methods take no client options: those go to its constructor."""
+    def call(
+        self, definition: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """`definition`'s `Call` (or `Pages`) for a client method's arguments, which must fit
+        it: client options go to the client's constructor, and an unknown keyword, a missing
+        or an extra argument is a `ValidationError`."""
         given, _ = split_options(kwargs)
         if given:
             names = ", ".join(sorted(given))
             raise ValidationError(f"{names}: pass client options to the client, not to a call")
+        check_arguments(definition, (self, *args), kwargs, keywords=_variadic(definition))
+        return definition(self, *args, **kwargs)
 
     def missing_credentials(self, call: Call[Any]) -> list[RegistryEndpoint]:
         """The registries of `call` whose credentials have not been looked up yet."""
@@ -340,4 +367,4 @@ class ClientCore:
             state=self._push_state,
         )
         registries = (destination_registry_url, source_registry_url)
-        return Call(flow, registries, progress)
+        return Call(flow, registries, _listener(progress))

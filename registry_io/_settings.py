@@ -38,6 +38,8 @@ __all__ = [
 USER_AGENT = f"registry-api-v2-client/{__version__}"
 # Connecting should be quick; a single read or write may wait on a busy registry.
 DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+# A day: longer is surely a mistake (and beyond what the system's timers take, a crash).
+_MAX_TIMEOUT = 86400.0
 
 PathLike = str | os.PathLike[str]
 
@@ -81,15 +83,47 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return client, rest
 
 
-def _ssl_context(
-    verify: bool | PathLike | ssl.SSLContext,
-    client_cert: PathLike | tuple[PathLike, PathLike] | None,
-) -> ssl.SSLContext | bool:
+def _timeout(value: object) -> float | httpx.Timeout:
+    """A number of seconds, or an `httpx.Timeout` whose every limit is one (or None)."""
+    if isinstance(value, httpx.Timeout):
+        limits = value.as_dict().values()
+        if not all(limit is None or _seconds(limit) for limit in limits):
+            raise ValidationError(f"timeout limits must be from 0 to {_MAX_TIMEOUT} seconds")
+        return value
+    if not _seconds(value):
+        raise ValidationError(
+            f"timeout must be a number of seconds from 0 to {_MAX_TIMEOUT}, or an httpx.Timeout"
+        )
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def _seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 < value <= _MAX_TIMEOUT  # NaN fails too
+
+
+def _client_cert(value: object) -> tuple[str, str | None] | None:
+    """`(certificate, key)` files of `client_cert` (the key in the certificate's file: None)."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValidationError("client_cert must be a path, or a (certificate, key) pair")
+        return ops.validate_path(value[0], "client_cert"), ops.validate_path(
+            value[1], "client_cert"
+        )
+    return ops.validate_path(value, "client_cert"), None
+
+
+def _ssl_context(verify: object, client_cert: object) -> ssl.SSLContext | bool:
+    cert = _client_cert(client_cert)
     if isinstance(verify, ssl.SSLContext):
-        if client_cert is not None:
+        if cert is not None:
             raise ValidationError("pass client_cert inside the SSLContext given as verify")
         return verify
-    if isinstance(verify, bool) and client_cert is None:
+    if isinstance(verify, bool) and cert is None:
         return verify
     if isinstance(verify, bool):
         context = ssl.create_default_context()
@@ -98,17 +132,14 @@ def _ssl_context(
             context.verify_mode = ssl.CERT_NONE
     elif isinstance(verify, str | os.PathLike):
         try:
-            context = ssl.create_default_context(cafile=os.fspath(verify))
+            context = ssl.create_default_context(cafile=ops.validate_path(verify, "verify"))
         except (OSError, ssl.SSLError) as exc:
             raise ValidationError(f"cannot load the CA bundle {verify}: {exc}") from None
     else:
         raise ValidationError("verify must be a bool, a CA bundle path or an ssl.SSLContext")
-    if client_cert is not None:
-        certificate, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+    if cert is not None:
         try:
-            context.load_cert_chain(
-                os.fspath(certificate), os.fspath(key) if key is not None else None
-            )
+            context.load_cert_chain(*cert)
         except (OSError, ssl.SSLError) as exc:
             raise ValidationError(f"cannot load the client certificate: {exc}") from None
     return context
@@ -158,7 +189,7 @@ class Settings:
         elif docker_config is False:
             config = None
         elif isinstance(docker_config, str | os.PathLike):
-            config = Path(docker_config)
+            config = Path(ops.validate_path(docker_config, "docker_config"))
         else:
             raise ValidationError("docker_config must be True, False or a path")
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
@@ -168,7 +199,7 @@ class Settings:
             per_registry=per_registry,
             retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
-            timeout=timeout,
+            timeout=_timeout(timeout),
             tls=_ssl_context(verify, client_cert),
             credentials=explicit,
             docker_config=config,

@@ -9,6 +9,7 @@ from typing import TypeVar
 from registry_proto import Flow, TransportFailure
 from registry_proto import operations as ops
 
+from ._arguments import checked
 from .interrupts import StopFlag
 from .leftovers import Leftovers
 from .local_effects import LOCAL_EFFECTS, perform_local
@@ -19,11 +20,13 @@ __all__ = ["extract_original_tags", "get_primary_tag"]
 T = TypeVar("T")
 
 
+@checked
 def extract_original_tags(tar_path: str | os.PathLike[str]) -> list[str]:
     """Every tag recorded in the archive, exactly as recorded (empty when untagged)."""
     return _run_locally(ops.extract_original_tags(tar_path))
 
 
+@checked
 def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
     """`(repository, tag)` of the first tag recorded in the archive, registry host removed."""
     return _run_locally(ops.get_primary_tag(tar_path))

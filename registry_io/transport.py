@@ -133,11 +133,15 @@ def upload_progress(listener: Listener | None, request: Request) -> UploadProgre
 def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
 
-    TLS failures (an untrusted certificate, a refused client certificate) and connections that
-    cannot be made are `ConnectFailure`s: trying again would meet the same refusal.
+    TLS failures (an untrusted certificate, a refused client certificate), connections that
+    cannot be made and URLs that cannot be sent (a host the resolver refuses; the core lets
+    none through that it knows to be invalid) are `ConnectFailure`s: trying again would meet
+    the same refusal.
     """
     try:
         yield
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ConnectFailure(f"{request!r}: cannot be sent: {exc}") from exc
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
         tls = _find(exc, ssl.SSLError)
         kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure

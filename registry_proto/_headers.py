@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import RemoteProtocolError
+from ._reference import MAX_URL_LENGTH, usable_host
 
 __all__ = [
     "Challenge",
@@ -147,14 +148,17 @@ def resolve_url(base_url: str, target: str, what: str) -> str:
     with a lower-case scheme, and never plain http when `base_url` is https: a downgrade would
     expose the request, and whatever it carries, to anyone on the path.
     """
+    unusable = RemoteProtocolError(f"the registry sent an unusable {what}: {target[:200]!r}")
     try:
         resolved = urljoin(base_url, target.strip())
         parts = urlsplit(resolved)
         parts.port  # noqa: B018 - raises ValueError on a port out of range
     except ValueError:  # an unbalanced IPv6 bracket, a bad port
-        raise RemoteProtocolError(f"the registry sent an unusable {what}: {target!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RemoteProtocolError(f"the registry sent an unusable {what}: {target!r}")
+        raise unusable from None
+    if parts.scheme not in ("http", "https") or not usable_host(parts.hostname or ""):
+        raise unusable
+    if len(resolved) > MAX_URL_LENGTH or not resolved.isprintable() or " " in resolved:
+        raise unusable
     if parts.scheme == "http" and urlsplit(base_url).scheme.lower() == "https":
         # Only the host is shown: the rest may be a signed URL, good for anyone who reads it.
         raise RemoteProtocolError(

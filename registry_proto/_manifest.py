@@ -50,6 +50,10 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
 
 
+# A descriptor's size is an int64 (image-spec descriptor.md, "Properties").
+MAX_SIZE = 2**63 - 1
+
+
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -78,7 +82,7 @@ class Descriptor:
         if not isinstance(raw, dict):
             raise ValueError("not a descriptor object")
         media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE:
             raise ValueError("no valid size")
         validate_digest(digest)  # a ValidationError is a ValueError
         assert isinstance(digest, str)

@@ -75,8 +75,7 @@ class RegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            self._core.refuse_client_options(kwargs)
-            return self.execute(definition(self._core, *args, **kwargs))
+            return self.execute(self._core.call(definition, args, kwargs))
 
         return method
 
@@ -87,8 +86,7 @@ class RegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
-            self._core.refuse_client_options(kwargs)
-            pages = definition(self._core, *args, **kwargs)
+            pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:
                 yield from self.execute(call)
 

@@ -168,3 +168,23 @@ def test_digests_of_other_algorithms_are_refused(digest: str) -> None:
     assert driver.files == {OUT: b"mine"}
     with pytest.raises(RemoteProtocolError, match="sha256 or sha512"):
         driver.run(ops.get_image_info(REGISTRY, "app", "1"))
+
+
+@pytest.mark.parametrize("size", [10**30, 2**63, -1])
+def test_a_blob_size_no_int64_holds_is_refused(size: int) -> None:
+    """A descriptor's size is an int64 (image-spec descriptor.md): anything else is refused
+    before a byte is written, not met as an OverflowError while laying out the archive."""
+    fake = FakeRegistry()
+    config_digest = fake.add_blob("app", CONFIG)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(CONFIG)},
+        "layers": [{"mediaType": OCI_LAYER_TAR, "digest": sha256(LAYER), "size": size}],
+    }
+    fake.add_manifest("app", OCI_MANIFEST, json.dumps(manifest).encode(), tag="1")
+    driver = PureDriver(fake.handle, files={OUT: b"mine"})
+
+    with pytest.raises(RemoteProtocolError, match="size"):
+        driver.run(ops.pull_image(REGISTRY, "app", "1", OUT))
+    assert driver.files == {OUT: b"mine"}
