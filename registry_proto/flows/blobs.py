@@ -30,7 +30,12 @@ _OCTET_STREAM = "application/octet-stream"
 
 
 def blob_exists(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flow[bool]:
-    """`HEAD /v2/<name>/blobs/<digest>`: whether this repository already has the blob."""
+    """`HEAD /v2/<name>/blobs/<digest>`: whether this repository already has the blob.
+
+    A registry whose blobs live in object storage (S3, or distribution's `redirect` storage
+    middleware) answers with a redirect to where the bytes are: it has the blob
+    (docs/protocol.md §5.1).
+    """
     request = Request(
         method="HEAD",
         url=endpoint.url(f"/v2/{repository}/blobs/{digest}"),
@@ -39,7 +44,7 @@ def blob_exists(endpoint: RegistryEndpoint, repository: str, digest: str) -> Flo
     response = yield from http(request)
     if response.status == 404:
         return False
-    expect(response, request, 200, context=f"checking blob {digest}")
+    expect(response, request, 200, *_REDIRECTS, context=f"checking blob {digest}")
     return True
 
 
