@@ -56,6 +56,8 @@ __all__ = [
 DEFAULT_MAX_CONCURRENCY = 6
 COMPRESSIONS = ("gzip", "zstd")
 _COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
+# How registries refuse a request body too large for them: 413, or 416 (GHCR).
+_TOO_LARGE = (413, 416)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +261,10 @@ def _upload(
     try:
         yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
     except RegistryError as exc:
-        if exc.status != 413:
+        if exc.status not in _TOO_LARGE:
             raise
-        # Too large for one request here (some registries and proxies cap bodies): chunks.
+        # Too large for one request here: chunks. Proxies and most registries say so with 413,
+        # GHCR with 416 (docs/protocol.md §3.3).
         yield from cancel_upload(session.location)
         session = yield from start_session(endpoint, repository, digest)
         yield from upload_chunked(

@@ -6,7 +6,7 @@ repository"; docs/protocol.md §3, §4).
   the whole blob. (distribution ignores a body on the `POST`, so that is never relied on.)
 - Chunked: `PATCH` requests of `chunk_size` bytes (raised to the registry's
   `OCI-Chunk-Min-Length`), each to the newest `Location`, then an empty `PUT ?digest=`. Used when
-  asked for, when the registry refuses a monolithic body (413), and for compression, whose
+  asked for, when the registry refuses a monolithic body (413, 416), and for compression, whose
   digest is only known once the last byte is out.
 - A lost or refused chunk (transport failure, 416) is recovered by asking the session where it
   stands (`GET <location>`) and resending from there. Whether a lost one is tried again, like

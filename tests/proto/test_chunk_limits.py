@@ -20,12 +20,13 @@ FILES = {ARCHIVE: make_image_archive([LAYER])}
 CAP = 4 * 1024 * 1024
 
 
-def capped(faults: Faults, status: int) -> list[int]:
-    """Make a registry refuse PATCH bodies over 4 MiB with `status`; return the sizes it saw."""
+def capped(faults: Faults, status: int, methods: tuple[str, ...] = ("PATCH",)) -> list[int]:
+    """Make a registry refuse `methods`' bodies over 4 MiB with `status`; return the sizes of
+    the bodies it saw."""
     sizes: list[int] = []
 
     def refuse(request: Request) -> Response | None:
-        if request.method != "PATCH":
+        if request.method not in methods or not request.body.length:
             return None
         sizes.append(request.body.length)
         return Response(status=status) if request.body.length > CAP else None
@@ -51,6 +52,20 @@ def test_oversized_chunks_are_halved(status: int, compression: str | None) -> No
     assert all(size <= CAP for size in sizes[first + 1 :])  # and every chunk after it fits
     if compression is None:
         assert sha256(LAYER) in fake.blobs("app")
+
+
+@pytest.mark.parametrize("status", [413, 416])
+def test_an_oversized_monolithic_body_falls_back_to_chunks(status: int) -> None:
+    """Proxies answer 413 to a body too large; GHCR answers 416."""
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    sizes = capped(faults, status, methods=("PUT", "PATCH"))
+    driver = PureDriver(fake.handle, files=FILES)
+    driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1"))
+
+    assert fake.manifest("app", "1") is not None
+    assert sha256(LAYER) in fake.blobs("app")
+    assert sizes.index(len(LAYER)) < len(sizes) - 1  # tried whole first, then in chunks
 
 
 def test_a_registry_refusing_every_chunk_still_fails() -> None:
