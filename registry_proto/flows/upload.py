@@ -43,8 +43,10 @@ from ._common import expect
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
+    "RegistryLimits",
     "Session",
     "compress_upload",
+    "fallback_body",
     "finish_upload",
     "start_session",
     "try_mount",
@@ -62,6 +64,29 @@ _MAX_RECOVERIES = 3
 # Chunk bodies a registry refuses as too large are halved, down to this.
 _MIN_BODY = 1024 * 1024
 _OCTET_STREAM = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryLimits:
+    """What one registry was found to refuse, so that later uploads do not meet it again.
+
+    `max_body` is the largest request body sent to it since it refused a larger one (None
+    while it has refused none): a blob larger than that goes in chunks of at most that size.
+    """
+
+    max_body: int | None = None
+
+    def learnt(self, session: Session) -> RegistryLimits:
+        """These limits, with what `session` found out."""
+        found = session.max_body
+        if found is None or (self.max_body is not None and self.max_body <= found):
+            return self
+        return dataclasses.replace(self, max_body=found)
+
+
+def fallback_body(refused: int) -> int:
+    """The chunk size to try after a body of `refused` bytes was refused as too large."""
+    return min(DEFAULT_CHUNK_SIZE, max(_MIN_BODY, refused // 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +284,9 @@ def upload_chunked(
     chunk_size: int,
     key: str,
     what: str,
-) -> Flow[None]:
-    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`."""
+) -> Flow[Session]:
+    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`; return the
+    session as it ended (with the body size the registry was found to take)."""
     size = source.length
     step = session.chunk_size(chunk_size)
 
@@ -270,6 +296,7 @@ def upload_chunked(
         session = yield from _send_chunk(session, piece, end, key, what)
         yield from emit(BlobProgress(key, session.offset, size))
     yield from finish_upload(session, digest, EmptyBody(), size, key=key, what=what)
+    return session
 
 
 def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
@@ -313,8 +340,9 @@ def compress_upload(
     chunk_size: int,
     key: str,
     what: str,
-) -> Flow[tuple[str, int]]:
-    """Compress `source` while uploading it in chunks; return the compressed digest and size.
+) -> Flow[tuple[str, int, Session]]:
+    """Compress `source` while uploading it in chunks; return the compressed digest and size,
+    and the session as it ended.
 
     Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
     read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
@@ -355,7 +383,7 @@ def compress_upload(
     yield from finish_upload(
         session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
     )
-    return digest, sent + len(pending)
+    return digest, sent + len(pending), session
 
 
 def _tail_of(chunk: bytes, start: int) -> Callable[[int], Body]:
