@@ -237,7 +237,7 @@ def _transfer(
     """Send the blob through `session`; return the descriptor of what the registry stored."""
     source = blob.descriptor
     what = f"blob {source.digest}"
-    session = dataclasses.replace(session, max_body=state.limits_of(endpoint).max_body)
+    session = state.limits_of(endpoint).session(session)
     if codec is None:
         session = yield from _upload(session, blob, options, what)
         state.learn(endpoint, session)
@@ -266,12 +266,12 @@ def _upload(session: Session, blob: BlobUpload, options: PushOptions, what: str)
     if not isinstance(body, FileSlice | BytesBody):
         raise ValidationError(f"{what} has no content to upload")
     fits = session.max_body is None or body.length <= session.max_body
-    if options.chunk_size is None and fits:
+    if session.chunks_refused or (options.chunk_size is None and fits):
         try:
             yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
             return session
         except RegistryError as exc:
-            if exc.status not in _TOO_LARGE:
+            if exc.status not in _TOO_LARGE or session.chunks_refused:
                 raise
         # Too large for one request here: chunks, through the same session (the refusal came
         # before any byte was taken). Proxies and most registries say so with 413, GHCR with
