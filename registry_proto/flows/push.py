@@ -54,6 +54,7 @@ __all__ = [
     "push_blob",
     "push_image",
     "push_index",
+    "upload_blob",
 ]
 
 DEFAULT_MAX_CONCURRENCY = 6
@@ -192,6 +193,22 @@ def push_blob(
                 yield from emit(BlobMounted(target.digest, target.size, holder))
                 return target
 
+    return (yield from upload_blob(endpoint, repository, blob, options, state, session))
+
+
+def upload_blob(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    blob: BlobUpload,
+    options: PushOptions,
+    state: PushState,
+    session: Session | None = None,
+) -> Flow[Descriptor]:
+    """Upload `blob`, known to be missing from `repository` (through `session`, the one a
+    declined mount opened, if any); return the descriptor of what the registry stored."""
+    source = blob.descriptor
+    codec = options.compression if blob.compressible else None
+
     def attempt(run: int) -> Flow[Descriptor]:
         # A declined mount's session serves the first run; a resend opens a new one.
         offered = session if run == 0 else None
@@ -266,7 +283,9 @@ def _upload(session: Session, blob: BlobUpload, options: PushOptions, what: str)
     if not isinstance(body, FileSlice | BytesBody):
         raise ValidationError(f"{what} has no content to upload")
     fits = session.max_body is None or body.length <= session.max_body
-    if session.chunks_refused or (options.chunk_size is None and fits):
+    # A blob that fits in one chunk goes in one request all the same.
+    one_chunk = options.chunk_size is None or body.length <= session.chunk_size(options.chunk_size)
+    if session.chunks_refused or (one_chunk and fits):
         try:
             yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
             return session

@@ -113,3 +113,14 @@ def test_a_blob_too_large_for_a_registry_refusing_chunks_fails() -> None:
     with pytest.raises(RegistryError):
         driver.run(ops.push_docker_tar(BIG, REGISTRY, "app", "1"))
     assert fake.manifest("app", "1") is None
+
+
+def test_a_blob_smaller_than_one_chunk_goes_in_one_put() -> None:
+    fake = FakeRegistry(files=FILES)
+    driver = PureDriver(fake.handle, files=FILES)
+    driver.run(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", chunk_size=1024 * 1024))
+    assert fake.manifest("app", "1") is not None
+    assert _sent(driver, "PATCH") == 0
+    puts = [r for r in driver.requests if r.method == "PUT" and UPLOADS in r.url]
+    assert len(puts) == 3  # the config and the layers, each whole
+    assert all(put.body.length > 0 for put in puts)

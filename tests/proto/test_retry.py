@@ -325,6 +325,7 @@ def test_a_chunk_cut_off_for_good_spends_the_blobs_budget_once() -> None:
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 4  # the first try and three resumes, all of the budget
     assert [r.method for r in fake.requests if UPLOADS in r.url] == [
+        *["POST", "PUT"],  # the config, smaller than a chunk, in one request
         "POST",
         *["GET"] * 3,  # each resume asks where the session stands
         "DELETE",  # then the session is abandoned, and the whole is not run again
@@ -338,7 +339,10 @@ def test_without_with_retries_a_chunk_cut_off_is_not_resumed() -> None:
     driver = _push_chunks(_cut_off(fake, 1), retries=False)
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 1
-    assert [r.method for r in fake.requests if UPLOADS in r.url] == ["POST", "DELETE"]
+    assert [r.method for r in fake.requests if UPLOADS in r.url] == [
+        *["POST", "PUT"],  # the config, smaller than a chunk, in one request
+        *["POST", "DELETE"],
+    ]
 
 
 def test_without_with_retries_a_blob_is_sent_once() -> None:
