@@ -55,7 +55,8 @@ class ClientOptions(TypedDict, total=False):
       `(certificate, key)` pair, for registries that want mutual TLS;
     - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once;
     - `retries`: how many times a transient failure (connection, 429, 502-504) of a request
-      that can safely be repeated is retried, with backoff (default 3; 0 turns it off).
+      that can safely be repeated is retried, with backoff (default 3; 0 turns it off, and
+      with it the wait of up to 30 s for a registry restarting in the middle of a call).
     """
 
     max_concurrency: int

@@ -134,7 +134,8 @@ def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
 
     TLS failures (an untrusted certificate, a refused client certificate) and connections that
-    cannot be made are `ConnectFailure`s: trying again would meet the same refusal.
+    cannot be made are `ConnectFailure`s. Each failure says when it happened, on the clock of
+    `Response.received_at`.
     """
     try:
         yield
@@ -142,7 +143,10 @@ def map_transport_errors(request: Request) -> Iterator[None]:
         tls = _find(exc, ssl.SSLError)
         kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
         reason = _describe(tls or exc)
-        raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
+        raise kind(
+            f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}",
+            failed_at=time.monotonic(),
+        ) from exc
 
 
 def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:

@@ -90,15 +90,23 @@ class TransportFailure(RegistryProtoError):
     """The request could not be completed: connection refused or reset, timeout, TLS failure.
 
     Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
-    which may retry or recover.
+    which may retry or recover. They say when it failed (`failed_at`, a monotonic timestamp like
+    `Response.received_at`; None if unknown); the retry wrapper notes which request failed
+    (`url`, without credentials).
     """
+
+    def __init__(self, message: str, *, url: str = "", failed_at: float | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.failed_at = failed_at
 
 
 class ConnectFailure(TransportFailure):
     """No connection could be made at all (refused, unresolvable, timed out connecting).
 
-    Not retried: a registry that is not there answers the same a moment later, and saying so
-    at once is more useful.
+    A registry that has not answered yet in an operation is not asked again: one that is not
+    there answers the same a moment later, and saying so at once is more useful. One that
+    answered earlier is restarting, and is waited for a while (`RetryPolicy.outage`).
     """
 
 

@@ -243,7 +243,6 @@ def _send_chunk(
     smaller size.
     """
     recoveries = 0
-    cut_off = 0
     while session.offset < end:
         body = _head(chunk(session.offset), session.max_body)
         request = _patch(session, body, key)
@@ -251,10 +250,7 @@ def _send_chunk(
             response = yield from http(request)
         except TransportFailure as exc:
             # The session may hold part of the chunk: a resume sends only the rest.
-            cut_off += 1
-            if not (yield from may_retry(exc, cut_off)):
-                raise
-            session = yield from _status(session, what)
+            session = yield from _resume(session, exc, what)
             continue
         if response.status in (413, 416) and recoveries < _MAX_RECOVERIES:
             recoveries += 1
@@ -274,6 +270,20 @@ def _send_chunk(
             session, location=new_location, offset=session.offset + body.length
         )
     return session
+
+
+def _resume(session: Session, failure: TransportFailure, what: str) -> Flow[Session]:
+    """Where `session` stands after `failure` cut a chunk off, asked as long as the retry
+    policy allows (the registry may be restarting); `failure` when it does not."""
+    failures = 0
+    while True:
+        failures += 1
+        if not (yield from may_retry(failure, failures)):
+            raise failure
+        try:
+            return (yield from _status(session, what))
+        except TransportFailure as exc:
+            failure = exc
 
 
 def _head(body: Body, limit: int | None) -> Body:

@@ -22,7 +22,7 @@ from .._effects import (
     WriteFile,
 )
 from .._errors import ResponseTooLarge, TransportFailure
-from .._models import BytesBody, FileSink, FileSlice, Request, Response
+from .._models import BytesBody, FileSink, FileSlice, Request, Response, _redact_url
 from . import _files
 
 __all__ = ["Handler", "PureDriver", "RoundRobin", "Scheduler"]
@@ -76,8 +76,9 @@ class PureDriver:
 
     - `Request` goes to `handler` (usually `FakeRegistry.handle`). A `FileSlice` body is read
       from `files` first. Exceptions the handler raises (say `TransportFailure`) are thrown into
-      the flow, as the real drivers throw their translated transport errors. `received_at`
-      comes from a fake clock that advances `tick` per request and by every `Sleep`.
+      the flow, as the real drivers throw their translated transport errors, stamped with the
+      request's URL and the time (`failed_at`). `received_at` comes from a fake clock that
+      advances `tick` per request and by every `Sleep`.
     - File effects work on `files`, a `{path: bytes}` mapping, and fail with the errors the
       real drivers raise for the same case (`TarReadError` for reading, `ArchiveWriteError`
       for writing). `Decompress` decompresses in memory into a new entry of the driver's own
@@ -242,8 +243,15 @@ class PureDriver:
         if isinstance(request.body, FileSlice):
             data = _files.read_slice(self.files, request.body)
             outgoing = dataclasses.replace(request, body=BytesBody(data))
-        response = self.handler(outgoing)
-        self.clock += self.tick
+        try:
+            response = self.handler(outgoing)
+        except TransportFailure as exc:
+            # As the real drivers do: say which request failed, and when.
+            exc.url = exc.url or _redact_url(request.url)
+            exc.failed_at = self.clock if exc.failed_at is None else exc.failed_at
+            raise
+        finally:
+            self.clock += self.tick
         body = response.body
         sink = request.response_body
         if isinstance(sink, FileSink) and response.status in sink.statuses:
