@@ -2,7 +2,8 @@
 
 The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
 capacity limiter; when one fails, the task group cancels the others. Cancellation is never
-thrown into a flow: the flow is closed, and its `finally` blocks run.
+thrown into a flow: the flow is closed, and its `finally` blocks run. A call's deadline is a
+cancel scope around it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from registry_io.deadline import exceeded
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
 from registry_io.local_effects import perform_local
 from registry_io.stepping import Stepper
@@ -47,14 +49,20 @@ class AsyncDriver:
         self._client = client
         self._on_event = on_event
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged.
+    async def run(self, flow: Flow[T], *, deadline: float | None = None) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
+        seconds, the flow is cancelled once they have passed, with `DeadlineExceeded`.
 
         Temporary files the flow asked for (decompressed archives) are removed at the end.
         """
         temporary: list[str] = []
         try:
-            return await self._run(flow, temporary)
+            if deadline is None:
+                return await self._run(flow, temporary)
+            with anyio.move_on_after(deadline) as scope:
+                return await self._run(flow, temporary)
+            assert scope.cancelled_caught
+            raise exceeded(deadline)
         finally:
             remove_quietly(temporary)
 
@@ -94,11 +102,15 @@ class AsyncDriver:
             try:
                 answer = Answer(request, response)
                 if answer.sink is not None:
-                    writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
+                    # Shielded: a cancellation (a deadline) must neither lose the open file nor
+                    # skip closing it.
+                    with anyio.CancelScope(shield=True):
+                        writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
                     try:
                         await _stream_into(response.aiter_bytes(), writer)
                     finally:
-                        digest = await anyio.to_thread.run_sync(writer.close)
+                        with anyio.CancelScope(shield=True):
+                            digest = await anyio.to_thread.run_sync(writer.close)
                     return answer.written(writer, digest)
                 if answer.keep_body:
                     await _read_into(answer, response)

@@ -26,6 +26,7 @@ from registry_proto import (
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
 )
 
@@ -46,8 +47,10 @@ def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
     stream: Callable[[FileSlice], Iterator[bytes] | AsyncIterator[bytes]],
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
-    """The httpx request for `request`, a file slice's bytes coming from `stream`.
+    """The httpx request for `request`, a file slice's bytes coming from `stream`, with the
+    client's timeouts unless `timeout` is given.
 
     Redirects are the flows' business, never httpx's: the driver sends with them off.
     """
@@ -60,7 +63,11 @@ def outgoing(
     else:
         content = stream(body)
     return client.build_request(
-        request.method, request.url, headers=list(request.headers), content=content
+        request.method,
+        request.url,
+        headers=list(request.headers),
+        content=content,
+        timeout=timeout if timeout is not None else client.timeout,
     )
 
 
@@ -134,14 +141,19 @@ def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
 
     TLS failures (an untrusted certificate, a refused client certificate) and connections that
-    cannot be made are `ConnectFailure`s. Each failure says when it happened, on the clock of
+    cannot be made are `ConnectFailure`s; a read, write or wait for a pooled connection that
+    ran out of time is `TimedOut`. Each failure says when it happened, on the clock of
     `Response.received_at`.
     """
     try:
         yield
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
         tls = _find(exc, ssl.SSLError)
-        kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
+        kind: type[TransportFailure] = TransportFailure
+        if tls is not None or _connect_error(exc):
+            kind = ConnectFailure
+        elif isinstance(exc, httpx.TimeoutException):
+            kind = TimedOut
         reason = _describe(tls or exc)
         raise kind(
             f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}",

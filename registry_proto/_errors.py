@@ -8,6 +8,9 @@
     ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
     │   └── ResponseTooLarge     an answer over the size the request allows (never retried)
     └── TransportFailure         the connection failed (thrown into flows by the drivers)
+        ├── ConnectFailure       no connection could be made
+        └── TimedOut             nothing moved for the client's timeout (never retried)
+            └── DeadlineExceeded the call ran past its deadline (raised by the drivers)
 
 The contract: driving any flow with any sequence of responses ends in a result or one of these
 errors. Anything else escaping is a bug.
@@ -25,6 +28,7 @@ __all__ = [
     "BlobUploadInvalid",
     "BlobUploadUnknown",
     "ConnectFailure",
+    "DeadlineExceeded",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -45,6 +49,7 @@ __all__ = [
     "ServerError",
     "SizeInvalid",
     "TarReadError",
+    "TimedOut",
     "TooManyRequests",
     "TransportFailure",
     "Unauthorized",
@@ -108,6 +113,17 @@ class ConnectFailure(TransportFailure):
     there answers the same a moment later, and saying so at once is more useful. One that
     answered earlier is restarting, and is waited for a while (`RetryPolicy.outage`).
     """
+
+
+class TimedOut(TransportFailure):
+    """Nothing was sent or received for as long as the client's `timeout` allows: the registry
+    stalled. Not retried: a registry silent that long is not expected back sooner by asking
+    again, and failing within about one timeout is more useful."""
+
+
+class DeadlineExceeded(TimedOut):
+    """The call ran past its `deadline`. Raised by the drivers, which stop the call (as a
+    cancellation would: the flow is closed, never thrown into) and report this instead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@
   count against the blob's.
 
 Everything else is an answer, not an accident, and is left to the flow: any other 4xx, a 500,
-an answer over the size the request allows (`ResponseTooLarge`). Either way a request or a blob
+an answer over the size the request allows (`ResponseTooLarge`), a registry that stalled for
+the whole of the client's timeout (`TimedOut`). Either way a request or a blob
 is tried at most `RetryPolicy.attempts` times in all, besides the waits for a registry away.
 """
 
@@ -38,6 +39,7 @@ from ._errors import (
     ConnectFailure,
     RegistryError,
     RegistryProtoError,
+    TimedOut,
     TransportFailure,
 )
 from ._intercept import intercept
@@ -128,7 +130,7 @@ def _worth_retrying(error: RegistryProtoError) -> bool:
     upload session the registry lost or no longer accepts. (A connection refused is decided
     by how long the registry has been away.)"""
     if isinstance(error, TransportFailure):
-        return True
+        return not isinstance(error, TimedOut)
     if isinstance(error, BlobUploadUnknown | BlobUploadInvalid):
         return True
     return isinstance(error, RegistryError) and error.status in _TRANSIENT
@@ -248,7 +250,7 @@ def with_retries(flow: Flow[T], policy: RetryPolicy | None = None) -> Flow[T]:
                         raise
                     yield from sleep(wait)  # the registry's outage, not a try of its own
                     continue
-                if retry + 1 >= policy.attempts:
+                if isinstance(exc, TimedOut) or retry + 1 >= policy.attempts:
                     raise
                 yield from sleep(policy.delay(retry, None))
             else:

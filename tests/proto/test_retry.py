@@ -19,6 +19,7 @@ from registry_proto import (
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
     Unavailable,
     http,
@@ -488,4 +489,27 @@ def test_another_host_refusing_is_not_an_outage() -> None:
 
     with pytest.raises(ConnectFailure):
         driver.run(with_retries(flow()))
+    assert driver.sleeps == []
+
+
+def test_a_stalled_registry_is_not_asked_again() -> None:
+    """A read that timed out means the registry stalled for the whole timeout: fail now."""
+    driver = PureDriver(_flaky([TimedOut("read timed out")], FakeRegistry().handle))
+    with pytest.raises(TimedOut):
+        driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
+    assert driver.sleeps == []
+
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    stalls = [TimedOut("write timed out")]
+
+    def handle(request: Request) -> Response:
+        if request.method == "PUT" and UPLOADS in request.url and stalls:
+            raise stalls.pop()
+        return fake.handle(request)
+
+    driver = PureDriver(handle, files=FILES)
+    with pytest.raises(TimedOut):
+        driver.run(with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1")))
+    assert fake.manifest("app", "1") is None
     assert driver.sleeps == []
