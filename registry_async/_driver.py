@@ -23,13 +23,16 @@ from registry_io.transport import Answer, map_transport_errors, outgoing, upload
 from registry_proto import (
     Effect,
     Emit,
+    FileSink,
     FileSlice,
     Flow,
     Parallel,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TarReadError,
+    TransportFailure,
 )
 
 __all__ = ["AsyncDriver"]
@@ -97,26 +100,30 @@ class AsyncDriver:
         def stream(body: FileSlice) -> AsyncIterator[bytes]:
             return self._counted(request, _aiter_slice(body))
 
-        with map_transport_errors(request):
-            response = await self._client.send(outgoing(self._client, request, stream), stream=True)
-            try:
-                answer = Answer(request, response)
-                if answer.sink is not None:
-                    # Shielded: a cancellation (a deadline) must neither lose the open file nor
-                    # skip closing it.
-                    with anyio.CancelScope(shield=True):
-                        writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
-                    try:
-                        await _stream_into(response.aiter_bytes(), writer)
-                    finally:
-                        with anyio.CancelScope(shield=True):
-                            digest = await anyio.to_thread.run_sync(writer.close)
-                    return answer.written(writer, digest)
-                if answer.keep_body:
-                    await _read_into(answer, response)
-                return answer.response()
-            finally:
-                await response.aclose()
+        writer: SinkWriter | None = None
+        try:
+            with map_transport_errors(request):
+                built = outgoing(self._client, request, stream)
+                response = await self._client.send(built, stream=True)
+                try:
+                    answer = Answer(request, response)
+                    if answer.sink is not None:
+                        writer = opened = await _open_writer(answer.sink)
+                        try:
+                            await _stream_into(response.aiter_bytes(), opened)
+                        finally:  # shielded too: a cancellation must not skip the closing
+                            with anyio.CancelScope(shield=True):
+                                digest = await anyio.to_thread.run_sync(opened.close)
+                        return answer.written(opened, digest)
+                    if answer.keep_body:
+                        await _read_into(answer, response)
+                    return answer.response()
+                finally:
+                    await response.aclose()
+        except TransportFailure as exc:
+            # What is already in the sink, so that a flow can resume after it.
+            exc.received = exc.received or (writer.written if writer is not None else 0)
+            raise
 
     async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         results: list[Any] = [None] * len(effect.flows)
@@ -148,23 +155,43 @@ async def _counting(
         sent(chunk)
 
 
+async def _open_writer(sink: FileSink) -> SinkWriter:
+    """A writer for `sink`, opened in a worker thread, shielded from cancellation (a deadline)
+    so that the open file is never lost: the caller's `finally` closes it."""
+    with anyio.CancelScope(shield=True):
+        writer = await anyio.to_thread.run_sync(SinkWriter, sink)
+    return writer  # noqa: RET504 - returned outside the scope, which mypy cannot see through
+
+
 async def _read_into(answer: Answer, response: httpx.Response) -> None:
-    """Read the body into `answer`, closing the reader at once when `answer` refuses more."""
-    chunks = response.aiter_bytes()
-    try:
-        async for chunk in chunks:
-            answer.add(chunk)
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+    """Read the body into `answer`, stopping at once when `answer` refuses more.
+
+    Stopped by cancelling the read: the cancellation ends httpx's own nested readers from
+    the inside, where closing the outer one would leave the inner ones to the garbage
+    collector (which trio reports).
+    """
+    refused: ResponseTooLarge | None = None
+    with anyio.CancelScope() as reading:
+        async for chunk in response.aiter_bytes():
+            try:
+                answer.add(chunk)
+            except ResponseTooLarge as exc:
+                refused = refused or exc
+                reading.cancel()
+    if refused is not None:
+        raise refused
 
 
 async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:
     """Write `chunks` through `writer` in a worker thread while the next ones arrive.
 
     Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
-    written and hashed, so the network and the disk work at the same time.
+    written and hashed, so the network and the disk work at the same time. When the network
+    breaks, what arrived before is still written, so that a resumed download need not fetch
+    it again.
     """
     send, receive = anyio.create_memory_object_stream[bytes](2)
+    broken: Exception | None = None
 
     async def write_all() -> None:
         async with receive:
@@ -176,11 +203,14 @@ async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None
             group.start_soon(write_all)
             async with send:
                 pending = bytearray()
-                async for chunk in chunks:
-                    pending += chunk
-                    if len(pending) >= CHUNK_SIZE:
-                        await send.send(bytes(pending))
-                        pending.clear()
+                try:
+                    async for chunk in chunks:
+                        pending += chunk
+                        if len(pending) >= CHUNK_SIZE:
+                            await send.send(bytes(pending))
+                            pending.clear()
+                except Exception as exc:  # raised once the writer is done
+                    broken = exc
                 if pending:
                     await send.send(bytes(pending))
     except ExceptionGroup as failures:
@@ -190,6 +220,8 @@ async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    if broken is not None:
+        raise broken
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:

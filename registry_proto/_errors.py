@@ -96,14 +96,18 @@ class TransportFailure(RegistryProtoError):
 
     Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
     which may retry or recover. They say when it failed (`failed_at`, a monotonic timestamp like
-    `Response.received_at`; None if unknown); the retry wrapper notes which request failed
-    (`url`, without credentials).
+    `Response.received_at`; None if unknown) and, for a request whose answer went into a
+    `FileSink`, how many bytes of it are already in place (`received`, from the sink's start);
+    the retry wrapper notes which request failed (`url`, without credentials).
     """
 
-    def __init__(self, message: str, *, url: str = "", failed_at: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str = "", failed_at: float | None = None, received: int = 0
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.failed_at = failed_at
+        self.received = received
 
 
 class ConnectFailure(TransportFailure):

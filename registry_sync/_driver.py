@@ -30,6 +30,7 @@ from registry_proto import (
     Response,
     Sleep,
     TimedOut,
+    TransportFailure,
 )
 
 __all__ = ["SyncDriver"]
@@ -125,6 +126,7 @@ class SyncDriver:
             return self._counted(request, run.checked(iter_slice(body)))
 
         timeout = None if run.deadline is None else run.deadline.capped(self._client.timeout)
+        writer: SinkWriter | None = None
         try:
             with map_transport_errors(request):
                 built = outgoing(self._client, request, stream, timeout)
@@ -145,8 +147,10 @@ class SyncDriver:
                     return answer.response()
                 finally:
                     response.close()
-        except TimedOut:
-            run.check()  # a timeout cut short by the deadline is the deadline's
+        except TransportFailure as exc:
+            if isinstance(exc, TimedOut):
+                run.check()  # a timeout cut short by the deadline is the deadline's
+            exc.received = exc.received or (writer.written if writer is not None else 0)
             raise
 
     def _counted(self, request: Request, chunks: Iterator[bytes]) -> Iterator[bytes]:
