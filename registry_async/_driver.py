@@ -2,7 +2,8 @@
 
 The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
 capacity limiter; when one fails, the task group cancels the others. Cancellation is never
-thrown into a flow: the flow is closed, and its `finally` blocks run.
+thrown into a flow: the flow is closed, and its `finally` blocks run. A call's deadline is a
+cancel scope around it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from registry_io.deadline import exceeded
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
 from registry_io.local_effects import perform_local
 from registry_io.logs import report
@@ -29,13 +31,16 @@ from registry_io.transport import (
 from registry_proto import (
     Effect,
     Emit,
+    FileSink,
     FileSlice,
     Flow,
     Parallel,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TarReadError,
+    TransportFailure,
 )
 
 __all__ = ["AsyncDriver"]
@@ -55,14 +60,20 @@ class AsyncDriver:
         self._client = client
         self._on_event = on_event
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged.
+    async def run(self, flow: Flow[T], *, deadline: float | None = None) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
+        seconds, the flow is cancelled once they have passed, with `DeadlineExceeded`.
 
         Temporary files the flow asked for (decompressed archives) are removed at the end.
         """
         temporary: list[str] = []
         try:
-            return await self._run(flow, temporary)
+            if deadline is None:
+                return await self._run(flow, temporary)
+            with anyio.move_on_after(deadline) as scope:
+                return await self._run(flow, temporary)
+            assert scope.cancelled_caught
+            raise exceeded(deadline)
         finally:
             remove_quietly(temporary)
 
@@ -96,23 +107,31 @@ class AsyncDriver:
         def stream(body: FileSlice) -> AsyncIterator[bytes]:
             return self._counted(request, _aiter_slice(body))
 
-        with exchange(request) as sent:
-            response = await self._client.send(outgoing(self._client, request, stream), stream=True)
-            try:
-                answer = sent.answer(response)
-                if answer.sink is not None:
-                    writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
-                    progress = download_progress(self._on_event, request, answer.sink)
-                    try:
-                        await _stream_into(response.aiter_bytes(), writer, progress)
-                    finally:
-                        digest = await anyio.to_thread.run_sync(writer.close)
-                    return answer.written(writer, digest)
-                if answer.keep_body:
-                    await _read_into(answer, response)
-                return answer.response()
-            finally:
-                await response.aclose()
+        writer: SinkWriter | None = None
+        try:
+            with exchange(request) as sent:
+                built = outgoing(self._client, request, stream)
+                response = await self._client.send(built, stream=True)
+                try:
+                    answer = sent.answer(response)
+                    if answer.sink is not None:
+                        writer = opened = await _open_writer(answer.sink)
+                        progress = download_progress(self._on_event, request, answer.sink)
+                        try:
+                            await _stream_into(response.aiter_bytes(), opened, progress)
+                        finally:  # shielded too: a cancellation must not skip the closing
+                            with anyio.CancelScope(shield=True):
+                                digest = await anyio.to_thread.run_sync(opened.close)
+                        return answer.written(opened, digest)
+                    if answer.keep_body:
+                        await _read_into(answer, response)
+                    return answer.response()
+                finally:
+                    await response.aclose()
+        except TransportFailure as exc:
+            # What is already in the sink, so that a flow can resume after it.
+            exc.received = exc.received or (writer.written if writer is not None else 0)
+            raise
 
     async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
         results: list[Any] = [None] * len(effect.flows)
@@ -144,14 +163,31 @@ async def _counting(
         sent(chunk)
 
 
+async def _open_writer(sink: FileSink) -> SinkWriter:
+    """A writer for `sink`, opened in a worker thread, shielded from cancellation (a deadline)
+    so that the open file is never lost: the caller's `finally` closes it."""
+    with anyio.CancelScope(shield=True):
+        writer = await anyio.to_thread.run_sync(SinkWriter, sink)
+    return writer  # noqa: RET504 - returned outside the scope, which mypy cannot see through
+
+
 async def _read_into(answer: Answer, response: httpx.Response) -> None:
-    """Read the body into `answer`, closing the reader at once when `answer` refuses more."""
-    chunks = response.aiter_bytes()
-    try:
-        async for chunk in chunks:
-            answer.add(chunk)
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+    """Read the body into `answer`, stopping at once when `answer` refuses more.
+
+    Stopped by cancelling the read: the cancellation ends httpx's own nested readers from
+    the inside, where closing the outer one would leave the inner ones to the garbage
+    collector (which trio reports).
+    """
+    refused: ResponseTooLarge | None = None
+    with anyio.CancelScope() as reading:
+        async for chunk in response.aiter_bytes():
+            try:
+                answer.add(chunk)
+            except ResponseTooLarge as exc:
+                refused = refused or exc
+                reading.cancel()
+    if refused is not None:
+        raise refused
 
 
 async def _stream_into(
@@ -161,9 +197,12 @@ async def _stream_into(
 
     Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
     written and hashed, so the network and the disk work at the same time. Each piece written
-    is counted for `progress` here, on the event loop, never in the worker thread.
+    is counted for `progress` here, on the event loop, never in the worker thread. When the
+    network breaks, what arrived before is still written, so that a resumed download need not
+    fetch it again.
     """
     send, receive = anyio.create_memory_object_stream[bytes](2)
+    broken: Exception | None = None
 
     async def write_all() -> None:
         async with receive:
@@ -177,11 +216,14 @@ async def _stream_into(
             group.start_soon(write_all)
             async with send:
                 pending = bytearray()
-                async for chunk in chunks:
-                    pending += chunk
-                    if len(pending) >= CHUNK_SIZE:
-                        await send.send(bytes(pending))
-                        pending.clear()
+                try:
+                    async for chunk in chunks:
+                        pending += chunk
+                        if len(pending) >= CHUNK_SIZE:
+                            await send.send(bytes(pending))
+                            pending.clear()
+                except Exception as exc:  # raised once the writer is done
+                    broken = exc
                 if pending:
                     await send.send(bytes(pending))
     except ExceptionGroup as failures:
@@ -191,6 +233,8 @@ async def _stream_into(
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    if broken is not None:
+        raise broken
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:

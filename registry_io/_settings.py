@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import ssl
@@ -36,8 +37,9 @@ __all__ = [
 ]
 
 USER_AGENT = f"registry-api-v2-client/{__version__}"
-# Connecting should be quick; a single read or write may wait on a busy registry.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+# Connecting should be quick. A registry that sends or takes nothing for a minute has stalled:
+# the call fails then (a stall is not retried), not after twenty minutes of tries.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 PathLike = str | os.PathLike[str]
 
@@ -53,13 +55,19 @@ class ClientOptions(TypedDict, total=False):
     - `verify`: True (system CAs), False (no verification), a CA bundle path, or an
       `ssl.SSLContext`; `client_cert`: a PEM file holding certificate and key, or a
       `(certificate, key)` pair, for registries that want mutual TLS;
-    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once;
+    - `timeout`: seconds, or an `httpx.Timeout`: how long to wait for a connection, and for
+      any single read or write (default 15 s to connect, 60 s otherwise);
+    - `deadline`: seconds that each call (a push, a pull, a listing, one page of an `iter_`
+      listing) may take in all, or None (the default) for no limit;
+    - `max_concurrency`: blobs pushed at once;
     - `retries`: how many times a transient failure (connection, 429, 502-504) of a request
-      that can safely be repeated is retried, with backoff (default 3; 0 turns it off).
+      that can safely be repeated is retried, with backoff (default 3; 0 turns it off, and
+      with it the wait of up to 30 s for a registry restarting in the middle of a call).
     """
 
     max_concurrency: int
     timeout: float | httpx.Timeout
+    deadline: float | None
     verify: bool | PathLike | ssl.SSLContext
     client_cert: PathLike | tuple[PathLike, PathLike] | None
     username: str | None
@@ -119,7 +127,8 @@ class Settings:
     """Validated client options."""
 
     max_concurrency: int
-    timeout: float | httpx.Timeout
+    timeout: httpx.Timeout
+    deadline: float | None
     tls: ssl.SSLContext | bool
     credentials: Credentials | None
     per_registry: Mapping[str, Credentials]
@@ -132,6 +141,7 @@ class Settings:
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         verify: bool | PathLike | ssl.SSLContext = True,
         client_cert: PathLike | tuple[PathLike, PathLike] | None = None,
         username: str | None = None,
@@ -168,7 +178,8 @@ class Settings:
             per_registry=per_registry,
             retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
-            timeout=timeout,
+            timeout=_timeout(timeout),
+            deadline=None if deadline is None else _seconds(deadline, "deadline"),
             tls=_ssl_context(verify, client_cert),
             credentials=explicit,
             docker_config=config,
@@ -197,6 +208,26 @@ class Settings:
         if self.docker_config is None:
             return Credentials()
         return docker_credentials(endpoint, self.docker_config)
+
+
+def _seconds(value: object, name: str) -> float:
+    """A positive, finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{name} must be a number of seconds")
+    if not (math.isfinite(value) and value > 0):
+        raise ValidationError(f"{name} must be a positive, finite number of seconds")
+    return float(value)
+
+
+def _timeout(value: object) -> httpx.Timeout:
+    """The `timeout` option: seconds for everything, or an `httpx.Timeout` whose parts are
+    each None (no limit) or a positive number of seconds."""
+    if not isinstance(value, httpx.Timeout):
+        return httpx.Timeout(_seconds(value, "timeout"))
+    for part in (value.connect, value.read, value.write, value.pool):
+        if part is not None:
+            _seconds(part, "each part of timeout")
+    return value
 
 
 def _per_registry(given: Mapping[str, tuple[str, str]]) -> dict[str, Credentials]:

@@ -29,6 +29,7 @@ from registry_proto import (
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
 )
 
@@ -55,8 +56,10 @@ def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
     stream: Callable[[FileSlice], Iterator[bytes] | AsyncIterator[bytes]],
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
-    """The httpx request for `request`, a file slice's bytes coming from `stream`.
+    """The httpx request for `request`, a file slice's bytes coming from `stream`, with the
+    client's timeouts unless `timeout` is given.
 
     Redirects are the flows' business, never httpx's: the driver sends with them off.
     """
@@ -69,7 +72,11 @@ def outgoing(
     else:
         content = stream(body)
     return client.build_request(
-        request.method, request.url, headers=list(request.headers), content=content
+        request.method,
+        request.url,
+        headers=list(request.headers),
+        content=content,
+        timeout=timeout if timeout is not None else client.timeout,
     )
 
 
@@ -226,21 +233,31 @@ def map_transport_errors(request: Request) -> Iterator[None]:
 
     TLS failures (an untrusted certificate, a refused client certificate) and connections that
     cannot be made are `ConnectFailure`s: trying again would meet the same refusal. A TLS
-    handshake answered in plain HTTP says which URL to use instead.
+    handshake answered in plain HTTP says which URL to use instead. A read, write or wait for a
+    pooled connection that ran out of time is `TimedOut`. Each failure says when it happened,
+    on the clock of `Response.received_at`.
     """
     try:
         yield
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
         tls = _find(exc, ssl.SSLError)
-        kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
+        kind: type[TransportFailure] = TransportFailure
+        if tls is not None or _connect_error(exc):
+            kind = ConnectFailure
+        elif isinstance(exc, httpx.TimeoutException):
+            kind = TimedOut
         reason = _describe(tls or exc)
         if tls is not None and getattr(tls, "reason", None) in _PLAIN_HTTP_REASONS:
             host = urlsplit(request.url).netloc.rpartition("@")[2]
             raise kind(
                 f"{request!r}: TLS handshake failed: is this a plain-HTTP registry? "
-                f"use http://{host} ({reason})"
+                f"use http://{host} ({reason})",
+                failed_at=time.monotonic(),
             ) from exc
-        raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
+        raise kind(
+            f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}",
+            failed_at=time.monotonic(),
+        ) from exc
 
 
 def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:
