@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, Unpack, cast
 
 from registry_proto import (
-    Authenticator,
     Flow,
     ProgressEvent,
     RegistryEndpoint,
@@ -41,7 +40,7 @@ from ._settings import (
     split_options,
 )
 
-__all__ = ["Call", "ClientCore", "Pages", "Plan", "public_signature"]
+__all__ = ["Call", "ClientCore", "Pages", "public_signature"]
 
 T = TypeVar("T")
 Listener = Callable[[Any], object]
@@ -70,9 +69,6 @@ class Pages:
         return None if page is None else Call(page, (self._registry_url,))
 
 
-Plan = Callable[..., Any]
-
-
 def _push_args(options: PushCallOptions) -> tuple[PushArgs, Listener | None]:
     """A push's own options and its listener; the client options were taken already (by the
     module-level function that opened the client)."""
@@ -81,9 +77,9 @@ def _push_args(options: PushCallOptions) -> tuple[PushArgs, Listener | None]:
     return cast(PushArgs, args), progress
 
 
-def public_signature(plan: Plan) -> inspect.Signature:
-    """`plan`'s signature without its `self`, as a module-level function shows it."""
-    signature = inspect.signature(plan)
+def public_signature(definition: Callable[..., Any]) -> inspect.Signature:
+    """`definition`'s signature without its `self`, as a module-level function shows it."""
+    signature = inspect.signature(definition)
     parameters = list(signature.parameters.values())[1:]
     return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
@@ -133,9 +129,6 @@ class ClientCore:
             assert authenticator is not None, "missing_credentials() first"
             flow = with_auth(flow, authenticator)
         return with_retries(flow, self.settings.retry) if call.retried else flow
-
-    def authenticator(self, registry_url: str) -> Authenticator | None:
-        return self._authenticators.get(RegistryEndpoint.parse(registry_url))
 
     def _push_context(self) -> PushContext:
         return {
