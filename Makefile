@@ -18,7 +18,8 @@ help:
 	@echo "make test               lint, type checks and every test (unit and integration)"
 	@echo "make test-unit          pure and adapter tests (no registry needed)"
 	@echo "make test-integration   tests against real registry servers started by the fixtures"
-	@echo "make lint | typecheck | format | bench"
+	@echo "make bench | bench-quick   the benchmark suite side by side with the peers (benchmarks/)"
+	@echo "make lint | typecheck | format"
 	@echo "make start-registry | stop-registry   the developer registry on 127.0.0.1:$(REGISTRY_PORT) (REGISTRY_PORT=...)"
 
 .PHONY: uv
@@ -71,10 +72,16 @@ demo: uv system-deps start-registry
 	echo "Stop it with: make stop-registry"; \
 	exit $$status
 
-.PHONY: bench
-bench: sync system-deps
-	$(UV) run python benchmarks/bench_push.py
-	$(UV) run python benchmarks/bench_pull.py
+# The benchmark suite (benchmarks/README.md): 8-12 minutes on 2 cores; bench-quick 1-3.
+# It installs curl besides the registry tools, and the peers from PyPI into .bench/venvs/.
+.PHONY: bench bench-quick bench-deps
+bench-deps: sync
+	@$(UV) sync --quiet --group bench
+	@bash scripts/install-system-deps.sh curl:curl
+bench: bench-deps
+	$(UV) run --group bench python benchmarks/bench.py
+bench-quick: bench-deps
+	$(UV) run --group bench python benchmarks/bench.py --quick
 
 .PHONY: start-registry stop-registry start-registry-compose stop-registry-compose
 start-registry:

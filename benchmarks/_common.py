@@ -1,68 +1,74 @@
-"""What the benchmarks share: building the test image, throwaway registries, timed processes.
+"""What every scenario shares: tools, throwaway registries, timed processes, interleaved rounds.
 
-Importing this module puts the project root on ``sys.path`` (the scripts run as plain files,
-with ``benchmarks/`` as ``sys.path[0]``), so ``tests.integration.registry_server`` imports after it.
+Importing this module puts the project root (for ``tests.integration.registry_server``) and
+``benchmarks/contenders`` (for ``docker_save``) on ``sys.path``: the benchmark runs as a plain
+script, with only ``benchmarks/`` there.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-if str(PROJECT_ROOT) not in sys.path:  # for the test harness, when run as a plain script
-    sys.path.insert(0, str(PROJECT_ROOT))
+BENCH_DIR = PROJECT_ROOT / "benchmarks"
+CONTENDERS_DIR = BENCH_DIR / "contenders"
+for _path in (PROJECT_ROOT, CONTENDERS_DIR):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from tests.integration.registry_server import RegistryServer  # noqa: E402
 from tests.integration.system_tools import require_binary  # noqa: E402
 
 __all__ = [
-    "BASELINE",
     "BENCH_DIR",
+    "CONTENDERS_DIR",
     "MIB",
     "PROJECT_ROOT",
-    "RESULTS_DIR",
+    "Contender",
+    "Role",
+    "Sample",
+    "Suite",
     "Timing",
-    "add_common_arguments",
-    "build_archive",
-    "check_common_arguments",
     "contender_env",
-    "default_storage_dir",
+    "copy_tree",
     "fresh_registry",
+    "log",
     "machine_info",
-    "ratio",
     "require_binary",
-    "rotated_rounds",
+    "run_rounds",
     "run_timed",
     "run_tool",
     "write_json",
 ]
 
-BENCH_DIR = PROJECT_ROOT / "benchmarks"
-RESULTS_DIR = BENCH_DIR / "results"
 TIMED_EXEC = BENCH_DIR / "_timed_exec.py"
 MIB = 1024 * 1024
-FILE_CHUNK = 16 * MIB
 TOOL_TIMEOUT = 900.0
-BASELINE = "skopeo"
 
 T = TypeVar("T")
+Role = Literal["ours", "peer", "limit", "floor"]
+
+
+def log(message: str) -> None:
+    """Progress, on stderr (stdout gets the tables)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 # -- tools -----------------------------------------------------------------------------------
 
 
-def run_tool(argv: Sequence[str]) -> str:
+def run_tool(argv: Sequence[str], *, env: dict[str, str] | None = None) -> str:
     """Run a tool to completion; return its stdout, or raise with its output on failure."""
     done = subprocess.run(
         list(argv),
@@ -71,6 +77,7 @@ def run_tool(argv: Sequence[str]) -> str:
         text=True,
         timeout=TOOL_TIMEOUT,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(
@@ -79,108 +86,80 @@ def run_tool(argv: Sequence[str]) -> str:
     return done.stdout
 
 
-# -- building the archive --------------------------------------------------------------------
+def copy_tree(source: Path, dest: Path) -> None:
+    """Copy a directory tree, hard-linking the files when both are on one filesystem.
 
+    A registry only reads the files of a seeded storage (pull, catalog), so links are as good
+    as copies and much faster for 5,000 repositories.
+    """
 
-def _write_random_files(directory: Path, size: int) -> None:
-    """Fill ``directory`` with ``size`` bytes of incompressible data, in files of 16 MiB."""
-    directory.mkdir(parents=True, exist_ok=True)
-    number = 0
-    while size > 0:
-        length = min(FILE_CHUNK, size)
-        (directory / f"random-{number:04d}.bin").write_bytes(os.urandom(length))
-        size -= length
-        number += 1
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
 
-
-def build_archive(dest: Path, *, size_mib: int, layers: int, reference: str) -> Path:
-    """Build an image of ``layers`` layers of random data with umoci, save it with skopeo."""
-    umoci = require_binary("umoci")
-    skopeo = require_binary("skopeo")
-    per_layer = size_mib * MIB // layers
-    with tempfile.TemporaryDirectory(prefix="bench-image-") as tmp:
-        layout, bundle = Path(tmp) / "layout", Path(tmp) / "bundle"
-        image = f"{layout}:build"
-        run_tool([umoci, "init", "--layout", str(layout)])
-        run_tool([umoci, "new", "--image", image])
-        run_tool([umoci, "unpack", "--rootless", "--image", image, str(bundle)])
-        for index in range(layers):
-            _write_random_files(bundle / "rootfs" / "data" / f"layer-{index}", per_layer)
-            run_tool(
-                [
-                    umoci,
-                    "repack",
-                    "--refresh-bundle",
-                    "--history.created_by",
-                    f"bench layer {index}",
-                    "--image",
-                    image,
-                    str(bundle),
-                ]
-            )
-        dest.unlink(missing_ok=True)
-        run_tool(
-            [
-                skopeo,
-                "--insecure-policy",
-                "copy",
-                f"oci:{image}",
-                f"docker-archive:{dest}:{reference}",
-            ]
-        )
-    return dest
-
-
-# -- registries and processes ----------------------------------------------------------------
-
-
-def default_storage_dir() -> Path | None:
-    """``/dev/shm`` when it is a writable directory (memory-backed), else None (system temp)."""
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    shutil.copytree(source, dest, copy_function=link_or_copy, dirs_exist_ok=True)
 
 
 @contextlib.contextmanager
-def fresh_registry(storage_dir: Path | None) -> Iterator[RegistryServer]:
-    """A new, empty registry whose work directory (so its storage) is in ``storage_dir``."""
+def fresh_registry(storage_dir: Path | None, seed: Path | None = None) -> Iterator[RegistryServer]:
+    """A new registry whose storage is in ``storage_dir``: empty, or a copy of ``seed``."""
     saved, tempfile.tempdir = tempfile.tempdir, None if storage_dir is None else str(storage_dir)
     try:
         server = RegistryServer().start()
     finally:
         tempfile.tempdir = saved
     try:
+        if seed is not None:
+            copy_tree(seed, server.storage_dir)
         yield server
     finally:
         server.stop()
+
+
+# -- timed processes -------------------------------------------------------------------------
 
 
 def contender_env(pycache: Path) -> dict[str, str]:
     """The environment for the contenders: bytecode cached in ``pycache``, as after an install.
 
     Without it, a Python contender run with ``PYTHONDONTWRITEBYTECODE`` set (or from a venv
-    installed without compiling) would compile its dependencies at every start.
+    installed without compiling) would compile its dependencies at every start. Proxy settings
+    and ``PYTHONPATH`` are dropped: every request goes straight to loopback, and each
+    interpreter imports only what its own environment holds.
     """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    dropped = {"PYTHONDONTWRITEBYTECODE", "PYTHONPATH"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in dropped and not key.lower().endswith("_proxy")
+    }
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
 @dataclass(frozen=True)
 class Timing:
-    """One process's wall time (spawn to exit), its own CPU time and its peak RSS."""
+    """One process's wall time (spawn to exit), its own CPU time, peak RSS and stdout."""
 
     seconds: float
     cpu_seconds: float
     peak_rss_mib: float
+    stdout: bytes
 
 
 def run_timed(argv: Sequence[str], env: dict[str, str], name: str) -> Timing:
     """Run ``argv`` as a child process, timed from spawn to exit; raise if it fails.
 
-    It is spawned by ``_timed_exec.py`` so that its peak RSS is its own, not this process's.
+    It is spawned by ``_timed_exec.py`` so that its peak RSS is its own, not this process's,
+    in the system temporary directory: ``python -c`` puts its working directory on
+    ``sys.path``, and in the project root that would import this checkout's packages instead
+    of each environment's own (registry-api-v2-client 1.2.0 has this project's import name).
     """
     with (
-        tempfile.TemporaryFile() as output,
+        tempfile.TemporaryFile() as stdout,
+        tempfile.TemporaryFile() as stderr,
         tempfile.NamedTemporaryFile(mode="r", prefix="bench-timing-") as result,
     ):
         os.sync()  # no writeback left over from the previous run competes with this one
@@ -188,87 +167,99 @@ def run_timed(argv: Sequence[str], env: dict[str, str], name: str) -> Timing:
         returncode = subprocess.call(
             [*launcher, *argv],
             stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            cwd=PROJECT_ROOT,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=tempfile.gettempdir(),
             env=env,
         )
+        stdout.seek(0)
+        stderr.seek(0)
         if returncode != 0:
-            output.seek(0)
-            log = output.read().decode(errors="replace")
-            raise RuntimeError(f"{name} failed ({returncode}):\n{log}")
+            output = (stdout.read() + stderr.read()).decode(errors="replace")
+            raise RuntimeError(f"{name} failed ({returncode}):\n{output[-4000:]}")
         seconds, cpu_seconds, peak_rss_kib = result.read().split()
+        output_bytes = stdout.read()
     return Timing(
         seconds=float(seconds),
         cpu_seconds=float(cpu_seconds),
         peak_rss_mib=int(peak_rss_kib) / 1024,  # KiB on Linux
+        stdout=output_bytes,
     )
 
 
-def rotated_rounds(contenders: Sequence[T], repeat: int) -> Iterator[tuple[int, T]]:
-    """``(round, contender)`` for ``repeat`` rounds, the order rotated by one each round.
+# -- contenders and rounds -------------------------------------------------------------------
 
-    So no contender always runs first or last.
-    """
+
+@dataclass(frozen=True)
+class Contender(Generic[T]):
+    """One tool in a scenario: a key, a name for the tables, its role, its command line."""
+
+    key: str
+    name: str
+    role: Role
+    command: Callable[[T], list[str]]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured run: from ``Timing``, plus what the scenario's check saw (``note``)."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    note: str = ""
+
+
+def run_rounds(
+    contenders: Sequence[Contender[T]],
+    *,
+    repeat: int,
+    warm_up: bool,
+    measure: Callable[[Contender[T], str], Sample],
+) -> dict[str, list[Sample]]:
+    """Every contender ``repeat`` times, interleaved: round by round, the order rotated by one
+    each round so no contender always runs first or last. An untimed warm-up round first when
+    ``warm_up`` (bytecode compiled, binaries and inputs in the page cache)."""
+    if warm_up:
+        for contender in contenders:
+            measure(contender, "warm-up")
+    samples: dict[str, list[Sample]] = {c.name: [] for c in contenders}
     for round_number in range(repeat):
         shift = round_number % len(contenders)
         for contender in [*contenders[shift:], *contenders[:shift]]:
-            yield round_number, contender
+            sample = measure(contender, f"run-{round_number}")
+            samples[contender.name].append(sample)
+            log(
+                f"  round {round_number + 1}/{repeat}  {contender.name:<40} "
+                f"{sample.seconds:7.2f} s  {sample.peak_rss_mib:6.0f} MiB"
+            )
+    return samples
 
 
-# -- options and reporting -------------------------------------------------------------------
-
-
-def add_common_arguments(parser: argparse.ArgumentParser, *, kind: str, keys: str) -> None:
-    """The options every benchmark takes; ``kind`` names the results file, ``keys`` --only."""
-    parser.add_argument("--size-mib", type=int, default=256, help="image size (default 256)")
-    parser.add_argument("--layers", type=int, default=4, help="number of layers (default 4)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (default 3)")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        help=f"where to write the results (default: benchmarks/results/{kind}-<timestamp>.json)",
-    )
-    parser.add_argument(
-        "--storage-dir",
-        type=Path,
-        default=default_storage_dir(),
-        help="where the registries store blobs (default: /dev/shm, so the disk is not measured)",
-    )
-    parser.add_argument(
-        "--only",
-        default=None,
-        help=f"comma-separated contenders to run: {keys} (default: all)",
-    )
-
-
-def check_common_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse sizes, layer counts and round counts below one."""
-    if args.size_mib < 1 or args.layers < 1 or args.repeat < 1:
-        parser.error("--size-mib, --layers and --repeat must be at least 1")
-
-
-def ratio(value: float | None) -> str:
-    """A ratio for the table, ``-`` when there is no baseline."""
-    return "-" if value is None else f"{value:.2f}"
+# -- reporting -------------------------------------------------------------------------------
 
 
 def _tool_version(argv: Sequence[str]) -> str:
     try:
-        return run_tool(argv).strip()
-    except (OSError, RuntimeError):
+        return run_tool(argv).strip().splitlines()[0]
+    except (OSError, RuntimeError, IndexError):
         return "unknown"
 
 
 def machine_info() -> dict[str, Any]:
     """What the numbers were measured on."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {
         "nproc": os.cpu_count(),
+        "memory_gib": round(memory / 1024**3, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "skopeo": _tool_version([require_binary("skopeo"), "--version"]),
-        "registry": _tool_version([require_binary("docker-registry"), "--version"]),
+        # "/usr/bin/docker-registry github.com/docker/distribution 2.8.2+ds1": its last word
+        "registry": "distribution "
+        + _tool_version([require_binary("docker-registry"), "--version"]).split()[-1],
+        # "curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1 ...": its first two words
+        "curl": " ".join(_tool_version([require_binary("curl"), "--version"]).split()[:2]),
     }
 
 
@@ -276,3 +267,16 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` as indented JSON, creating the directory if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What every scenario of one benchmark run shares."""
+
+    work: Path  # archives and other inputs (the system temporary directory)
+    storage_dir: Path | None  # where registries keep blobs (/dev/shm when there is one)
+    seeds: Path  # seeded registry storages, next to storage_dir so copies can be hard links
+    dest_dir: Path  # where pulls write their archives (local disk)
+    env: dict[str, str]  # the contenders' environment (see contender_env)
+    repeat: int
+    quick: bool

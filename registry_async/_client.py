@@ -72,7 +72,11 @@ class AsyncRegistryClient(ClientOperations):
         driver = self._driver
         if call.progress is not None:
             driver = AsyncDriver(self._http, on_event=call.progress)
-        return await driver.run(self._core.prepared(call), cleanup=self._core.cleanup(call))
+        return await driver.run(
+            self._core.prepared(call),
+            cleanup=self._core.cleanup(call),
+            deadline=self._core.settings.deadline,
+        )
 
     def bind(
         self, definition: Callable[Concatenate[ClientCore, P], Call[T]]

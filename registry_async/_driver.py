@@ -4,7 +4,7 @@ The same code runs under asyncio and trio. `Parallel` children run in a task gro
 capacity limiter; when one fails, the others finish the request they are sending and stop
 (a body cut off in the middle leaves an upload session distribution cannot cancel), or are
 cancelled after `FAILURE_GRACE`. Cancellation is never thrown into a flow: the flow is
-closed, and its `finally` blocks run.
+closed, and its `finally` blocks run. A call's deadline is a cancel scope around it.
 
 Blocking work (files, hashing) runs on worker threads, and a worker never outlives the task
 that started it (`_in_worker`): a cancelled task tells its worker to stop and waits for it, so
@@ -24,12 +24,20 @@ import anyio.lowlevel
 import anyio.to_thread
 import httpx
 
+from registry_io.deadline import exceeded
 from registry_io.files import CHUNK_SIZE, SinkWriter, read_range
 from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
 from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
 from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
-from registry_io.transport import Answer, map_transport_errors, outgoing, upload_progress
+from registry_io.transport import (
+    Answer,
+    ByteProgress,
+    download_progress,
+    exchange,
+    outgoing,
+    upload_progress,
+)
 from registry_proto import (
     Effect,
     FileSlice,
@@ -37,8 +45,10 @@ from registry_proto import (
     Parallel,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TarReadError,
+    TransportFailure,
     send_cleanups,
 )
 
@@ -60,9 +70,14 @@ class AsyncDriver:
         self._on_event = on_event
 
     async def run(
-        self, flow: Flow[T], *, cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups
+        self,
+        flow: Flow[T],
+        *,
+        cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups,
+        deadline: float | None = None,
     ) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged.
+        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
+        seconds, the flow is cancelled once they have passed, with `DeadlineExceeded`.
 
         Temporary files the flow asked for (decompressed archives) are removed at the end, and
         the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
@@ -70,7 +85,12 @@ class AsyncDriver:
         """
         leftovers = Leftovers()
         try:
-            return await self._run(flow, leftovers, StopFlag())
+            if deadline is None:
+                return await self._run(flow, leftovers, StopFlag())
+            with anyio.move_on_after(deadline) as scope:
+                return await self._run(flow, leftovers, StopFlag())
+            assert scope.cancelled_caught
+            raise exceeded(deadline)
         finally:
             undo = leftovers.end()
             if undo:
@@ -116,25 +136,35 @@ class AsyncDriver:
         def stream(body: FileSlice) -> AsyncIterator[bytes]:
             return self._counted(request, _aiter_slice(body))
 
-        with map_transport_errors(request):
-            response = await self._client.send(outgoing(self._client, request, stream), stream=True)
-            try:
-                answer = Answer(request, response)
-                if (sink := answer.sink) is not None:
-                    writer = await _in_worker(_call(SinkWriter, sink), discard=SinkWriter.close)
-                    try:
-                        await _stream_into(response.aiter_bytes(), writer)
-                    finally:
-                        # Closed even when cancelled: the file must not stay open (the
-                        # partial archive is deleted, but an open handle keeps its space).
-                        with anyio.CancelScope(shield=True):
-                            digest = await _in_worker(_call(writer.close))
-                    return answer.written(writer, digest)
-                if answer.keep_body:
-                    await _read_into(answer, response)
-                return answer.response()
-            finally:
-                await response.aclose()
+        writer: SinkWriter | None = None
+        try:
+            with exchange(request) as sent:
+                built = outgoing(self._client, request, stream)
+                response = await self._client.send(built, stream=True)
+                try:
+                    answer = sent.answer(response)
+                    if (sink := answer.sink) is not None:
+                        writer = opened = await _in_worker(
+                            _call(SinkWriter, sink), discard=SinkWriter.close
+                        )
+                        progress = download_progress(self._on_event, request, sink)
+                        try:
+                            await _stream_into(response.aiter_bytes(), opened, progress)
+                        finally:
+                            # Closed even when cancelled: the file must not stay open (the
+                            # partial archive is deleted, but an open handle keeps its space).
+                            with anyio.CancelScope(shield=True):
+                                digest = await _in_worker(_call(opened.close))
+                        return answer.written(opened, digest)
+                    if answer.keep_body:
+                        await _read_into(answer, response)
+                    return answer.response()
+                finally:
+                    await response.aclose()
+        except TransportFailure as exc:
+            # What is already in the sink, so that a flow can resume after it.
+            exc.received = exc.received or (writer.written if writer is not None else 0)
+            raise
 
     async def _parallel(self, effect: Parallel, leftovers: Leftovers, stop: StopFlag) -> list[Any]:
         """The children's results in order; after one fails, the others finish the request
@@ -170,7 +200,7 @@ class AsyncDriver:
 
     def _counted(self, request: Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         progress = upload_progress(self._on_event, request)
-        return chunks if progress is None else _counting(chunks, progress.sent)
+        return chunks if progress is None else _counting(chunks, progress.add)
 
 
 async def _counting(
@@ -182,38 +212,58 @@ async def _counting(
 
 
 async def _read_into(answer: Answer, response: httpx.Response) -> None:
-    """Read the body into `answer`, closing the reader at once when `answer` refuses more."""
-    chunks = response.aiter_bytes()
-    try:
-        async for chunk in chunks:
-            answer.add(chunk)
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+    """Read the body into `answer`, stopping at once when `answer` refuses more.
+
+    Stopped by cancelling the read: the cancellation ends httpx's own nested readers from
+    the inside, where closing the outer one would leave the inner ones to the garbage
+    collector (which trio reports).
+    """
+    refused: ResponseTooLarge | None = None
+    with anyio.CancelScope() as reading:
+        async for chunk in response.aiter_bytes():
+            try:
+                answer.add(chunk)
+            except ResponseTooLarge as exc:
+                refused = refused or exc
+                reading.cancel()
+    if refused is not None:
+        raise refused
 
 
-async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None:
+async def _stream_into(
+    chunks: AsyncIterator[bytes], writer: SinkWriter, progress: ByteProgress | None
+) -> None:
     """Write `chunks` through `writer` in a worker thread while the next ones arrive.
 
     Network reads are gathered into pieces of about a MiB; up to two pieces wait while one is
-    written and hashed, so the network and the disk work at the same time.
+    written and hashed, so the network and the disk work at the same time. Each piece written
+    is counted for `progress` here, on the event loop, never in the worker thread. When the
+    network breaks, what arrived before is still written, so that a resumed download need not
+    fetch it again.
     """
     send, receive = anyio.create_memory_object_stream[bytes](2)
+    broken: Exception | None = None
 
     async def write_all() -> None:
         async with receive:
             async for piece in receive:
                 await _in_worker(_call(writer.write, piece))
+                if progress is not None:
+                    progress.add(piece)
 
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(write_all)
             async with send:
                 pending = bytearray()
-                async for chunk in chunks:
-                    pending += chunk
-                    if len(pending) >= CHUNK_SIZE:
-                        await send.send(bytes(pending))
-                        pending.clear()
+                try:
+                    async for chunk in chunks:
+                        pending += chunk
+                        if len(pending) >= CHUNK_SIZE:
+                            await send.send(bytes(pending))
+                            pending.clear()
+                except Exception as exc:  # raised once the writer is done
+                    broken = exc
                 if pending:
                     await send.send(bytes(pending))
     except ExceptionGroup as failures:
@@ -223,6 +273,8 @@ async def _stream_into(chunks: AsyncIterator[bytes], writer: SinkWriter) -> None
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    if broken is not None:
+        raise broken
 
 
 async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:

@@ -12,11 +12,19 @@ from ._client_core import Call, ClientCore, Pages, public_signature
 from ._host import host_platform
 from ._operations import AwaitingClient, BlockingClient, ClientOperations
 from ._settings import ClientOptions, PushCallOptions
-from ._tags import extract_original_tags, get_primary_tag
+from ._tags import extract_original_tags, get_primary_tag, run_locally
 from .files import CHUNK_SIZE, SinkWriter, iter_slice, read_range, remove_quietly
 from .local_effects import perform_local
+from .logs import report
 from .stepping import Stepper
-from .transport import Answer, map_transport_errors, outgoing, upload_progress
+from .transport import (
+    Answer,
+    download_progress,
+    exchange,
+    map_transport_errors,
+    outgoing,
+    upload_progress,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -31,6 +39,8 @@ __all__ = [
     "PushCallOptions",
     "SinkWriter",
     "Stepper",
+    "download_progress",
+    "exchange",
     "extract_original_tags",
     "get_primary_tag",
     "host_platform",
@@ -41,5 +51,7 @@ __all__ = [
     "public_signature",
     "read_range",
     "remove_quietly",
+    "report",
+    "run_locally",
     "upload_progress",
 ]

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, Unpack, cast
 
 from registry_proto import (
-    Authenticator,
     Flow,
-    PushEvent,
+    ProgressEvent,
     RegistryEndpoint,
     Request,
     ValidationError,
@@ -44,7 +43,7 @@ from ._settings import (
     split_options,
 )
 
-__all__ = ["Call", "ClientCore", "Pages", "Plan", "public_signature"]
+__all__ = ["Call", "ClientCore", "Pages", "public_signature"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,9 +73,6 @@ class Pages:
         return None if page is None else Call(page, (self._registry_url,))
 
 
-Plan = Callable[..., Any]
-
-
 def _push_args(options: PushCallOptions) -> tuple[PushArgs, Listener | None]:
     """A push's own options and its listener; the client options were taken already (by the
     module-level function that opened the client)."""
@@ -104,9 +100,9 @@ def _variadic(definition: Callable[..., Any]) -> tuple[str, ...]:
     return ()
 
 
-def public_signature(plan: Plan) -> inspect.Signature:
-    """`plan`'s signature without its `self`, as a module-level function shows it."""
-    signature = inspect.signature(plan)
+def public_signature(definition: Callable[..., Any]) -> inspect.Signature:
+    """`definition`'s signature without its `self`, as a module-level function shows it."""
+    signature = inspect.signature(definition)
     parameters = list(signature.parameters.values())[1:]
     return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
@@ -170,9 +166,6 @@ class ClientCore:
             assert authenticator is not None, "missing_credentials() first"
             flow = with_auth(flow, authenticator)
         return flow
-
-    def authenticator(self, registry_url: str) -> Authenticator | None:
-        return self._authenticators.get(RegistryEndpoint.parse(registry_url))
 
     def _push_context(self) -> PushContext:
         return {
@@ -318,10 +311,12 @@ class ClientCore:
         destination: str | os.PathLike[str],
         *,
         platform: str | None = None,
+        progress: Callable[[ProgressEvent], object] | None = None,
         **client_options: Unpack[ClientOptions],
     ) -> Call[PullResult]:
         """Pull an image by tag or digest into an archive file (docker 25+ `docker save`
-        layout, also an OCI layout); `platform` picks one image of an index."""
+        layout, also an OCI layout); `platform` picks one image of an index, `progress`
+        receives `ProgressEvent`s."""
         flow = ops.pull_image(
             registry_url,
             repository,
@@ -331,7 +326,7 @@ class ClientCore:
             host_platform=host_platform(),
             max_concurrency=self.settings.max_concurrency,
         )
-        return Call(flow, (registry_url,))
+        return Call(flow, (registry_url,), progress)
 
     def copy_image(
         self,
@@ -344,14 +339,15 @@ class ClientCore:
         *,
         platform: str | None = None,
         all_platforms: bool = False,
-        progress: Callable[[PushEvent], object] | None = None,
+        progress: Callable[[ProgressEvent], object] | None = None,
         **client_options: Unpack[ClientOptions],
     ) -> Call[str]:
         """Copy an image to another repository or registry, byte for byte; return its digest.
 
         Within one registry blobs are mounted; across registries they stream through
         temporary files. From an index, `platform` picks one image, `all_platforms` copies it
-        all. Credentials are looked up for each registry.
+        all. Credentials are looked up for each registry. `progress` receives
+        `ProgressEvent`s.
         """
         flow = ops.copy_image(
             source_registry_url,

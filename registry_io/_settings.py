@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import ssl
@@ -36,8 +37,9 @@ __all__ = [
 ]
 
 USER_AGENT = f"registry-api-v2-client/{__version__}"
-# Connecting should be quick; a single read or write may wait on a busy registry.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
+# Connecting should be quick. A registry that sends or takes nothing for a minute has stalled:
+# the call fails then (a stall is not retried), not after twenty minutes of tries.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 # A day: longer is surely a mistake (and beyond what the system's timers take, a crash).
 _MAX_TIMEOUT = 86400.0
 
@@ -55,13 +57,19 @@ class ClientOptions(TypedDict, total=False):
     - `verify`: True (system CAs), False (no verification), a CA bundle path, or an
       `ssl.SSLContext`; `client_cert`: a PEM file holding certificate and key, or a
       `(certificate, key)` pair, for registries that want mutual TLS;
-    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once;
+    - `timeout`: seconds, or an `httpx.Timeout`: how long to wait for a connection, and for
+      any single read or write (default 15 s to connect, 60 s otherwise);
+    - `deadline`: seconds that each call (a push, a pull, a listing, one page of an `iter_`
+      listing) may take in all, or None (the default) for no limit;
+    - `max_concurrency`: blobs pushed at once;
     - `retries`: how many times a transient failure (connection, 429, 502-504) of a request
-      that can safely be repeated is retried, with backoff (default 3; 0 turns it off).
+      that can safely be repeated is retried, with backoff (default 3; 0 turns it off, and
+      with it the wait of up to 30 s for a registry restarting in the middle of a call).
     """
 
     max_concurrency: int
     timeout: float | httpx.Timeout
+    deadline: float | None
     verify: bool | PathLike | ssl.SSLContext
     client_cert: PathLike | tuple[PathLike, PathLike] | None
     username: str | None
@@ -81,27 +89,6 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     client = {k: v for k, v in options.items() if k in ClientOptions.__annotations__}
     rest = {k: v for k, v in options.items() if k not in ClientOptions.__annotations__}
     return client, rest
-
-
-def _timeout(value: object) -> float | httpx.Timeout:
-    """A number of seconds, or an `httpx.Timeout` whose every limit is one (or None)."""
-    if isinstance(value, httpx.Timeout):
-        limits = value.as_dict().values()
-        if not all(limit is None or _seconds(limit) for limit in limits):
-            raise ValidationError(f"timeout limits must be from 0 to {_MAX_TIMEOUT} seconds")
-        return value
-    if not _seconds(value):
-        raise ValidationError(
-            f"timeout must be a number of seconds from 0 to {_MAX_TIMEOUT}, or an httpx.Timeout"
-        )
-    assert isinstance(value, int | float)
-    return float(value)
-
-
-def _seconds(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return 0 < value <= _MAX_TIMEOUT  # NaN fails too
 
 
 def _client_cert(value: object) -> tuple[str, str | None] | None:
@@ -150,7 +137,8 @@ class Settings:
     """Validated client options."""
 
     max_concurrency: int
-    timeout: float | httpx.Timeout
+    timeout: httpx.Timeout
+    deadline: float | None
     tls: ssl.SSLContext | bool
     credentials: Credentials | None
     per_registry: Mapping[str, Credentials]
@@ -163,6 +151,7 @@ class Settings:
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         verify: bool | PathLike | ssl.SSLContext = True,
         client_cert: PathLike | tuple[PathLike, PathLike] | None = None,
         username: str | None = None,
@@ -200,6 +189,7 @@ class Settings:
             retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
             timeout=_timeout(timeout),
+            deadline=None if deadline is None else _seconds(deadline, "deadline"),
             tls=_ssl_context(verify, client_cert),
             credentials=explicit,
             docker_config=config,
@@ -228,6 +218,28 @@ class Settings:
         if self.docker_config is None:
             return Credentials()
         return docker_credentials(endpoint, self.docker_config)
+
+
+def _seconds(value: object, name: str) -> float:
+    """A positive, finite number of seconds, at most a day."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{name} must be a number of seconds")
+    if not (math.isfinite(value) and 0 < value <= _MAX_TIMEOUT):
+        raise ValidationError(
+            f"{name} must be a positive number of seconds, at most {_MAX_TIMEOUT}"
+        )
+    return float(value)
+
+
+def _timeout(value: object) -> httpx.Timeout:
+    """The `timeout` option: seconds for everything, or an `httpx.Timeout` whose parts are
+    each None (no limit) or a positive number of seconds."""
+    if not isinstance(value, httpx.Timeout):
+        return httpx.Timeout(_seconds(value, "timeout"))
+    for part in (value.connect, value.read, value.write, value.pool):
+        if part is not None:
+            _seconds(part, "each part of timeout")
+    return value
 
 
 def _per_registry(given: Mapping[str, tuple[str, str]]) -> dict[str, Credentials]:

@@ -15,7 +15,7 @@ from .leftovers import Leftovers
 from .local_effects import LOCAL_EFFECTS, perform_local
 from .stepping import Stepper
 
-__all__ = ["extract_original_tags", "get_primary_tag"]
+__all__ = ["extract_original_tags", "get_primary_tag", "run_locally"]
 
 T = TypeVar("T")
 
@@ -23,17 +23,18 @@ T = TypeVar("T")
 @checked
 def extract_original_tags(tar_path: str | os.PathLike[str]) -> list[str]:
     """Every tag recorded in the archive, exactly as recorded (empty when untagged)."""
-    return _run_locally(ops.extract_original_tags(tar_path))
+    return run_locally(ops.extract_original_tags(tar_path))
 
 
 @checked
 def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
     """`(repository, tag)` of the first tag recorded in the archive, registry host removed."""
-    return _run_locally(ops.get_primary_tag(tar_path))
+    return run_locally(ops.get_primary_tag(tar_path))
 
 
-def _run_locally(flow: Flow[T]) -> T:
-    """Drive a flow that reads only local files."""
+def run_locally(flow: Flow[T]) -> T:
+    """Drive a flow that reads only local files, on the calling thread (a compressed archive
+    is decompressed to a temporary file, removed when the flow ends)."""
     leftovers = Leftovers()
     stepper = Stepper(flow)
     try:

@@ -10,6 +10,7 @@ import io
 import lzma
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -147,11 +148,47 @@ def write_at(path: str, offset: int, data: bytes) -> None:
 
 
 def move_into_place(source: str, destination: str) -> None:
-    """Rename `source` to `destination`, replacing it, in one step."""
+    """Rename `source` to `destination`, replacing it, in one step.
+
+    The file gets the mode any new file of the process gets (0666 less the umask), not the
+    0600 of a temporary file: an output is as readable as the user's other files.
+    """
     try:
+        os.chmod(source, 0o666 & ~umask())
         os.replace(source, destination)
     except OSError as exc:
         raise ArchiveWriteError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+
+
+_umask_lock = threading.Lock()
+_umask: int | None = None
+
+
+def umask() -> int:
+    """The process umask, read once.
+
+    Linux tells it in /proc/self/status. Elsewhere the only way is to set it and set it back,
+    which briefly changes it for every thread: that is done once, under a lock.
+    """
+    global _umask
+    with _umask_lock:
+        if _umask is None:
+            _umask = _proc_umask()
+            if _umask is None:
+                _umask = os.umask(0o077)
+                os.umask(_umask)
+        return _umask
+
+
+def _proc_umask() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 class SinkWriter:

@@ -28,6 +28,7 @@ from .files import (
 )
 from .interrupts import StopFlag
 from .leftovers import Leftovers
+from .logs import report
 
 __all__ = ["BOOKKEEPING", "LOCAL_EFFECTS", "LocalEffect", "keep_books", "perform_local"]
 
@@ -66,9 +67,9 @@ def keep_books(
     effect: Emit | Cleanup, leftovers: Leftovers, on_event: Callable[[Any], object] | None
 ) -> None:
     """Perform a bookkeeping effect, which a run told to stop performs too: an `Emit` goes to
-    `on_event`, a `Cleanup` is kept in `leftovers` (it is what stopping sends)."""
+    the logs and `on_event` (`registry_io.logs.report`), a `Cleanup` is kept in `leftovers`
+    (it is what stopping sends)."""
     if isinstance(effect, Emit):
-        if on_event is not None:
-            on_event(effect.event)
+        report(effect.event, on_event)
     else:
         leftovers.keep(effect)

@@ -2,16 +2,19 @@
 
 Building the httpx request from a core `Request`, turning the httpx response into a core
 `Response` (a capped body, or a count and digest of what went into a `FileSink`), counting the
-bytes of an upload for progress, and translating the HTTP stack's failures into the error tree.
+bytes of a blob sent or received for progress, translating the HTTP stack's failures into the
+error tree, and logging each exchange (`exchange`).
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,18 +29,25 @@ from registry_proto import (
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
 )
 
-from .files import SinkWriter
+from .files import CHUNK_SIZE, SinkWriter
+from .logs import logger
 
 __all__ = [
     "Answer",
-    "UploadProgress",
+    "ByteProgress",
+    "Exchange",
+    "download_progress",
+    "exchange",
     "map_transport_errors",
     "outgoing",
     "upload_progress",
 ]
+
+_log = logger("http")
 
 Listener = Callable[[Any], object]
 
@@ -46,8 +56,10 @@ def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
     stream: Callable[[FileSlice], Iterator[bytes] | AsyncIterator[bytes]],
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
-    """The httpx request for `request`, a file slice's bytes coming from `stream`.
+    """The httpx request for `request`, a file slice's bytes coming from `stream`, with the
+    client's timeouts unless `timeout` is given.
 
     Redirects are the flows' business, never httpx's: the driver sends with them off.
     """
@@ -60,7 +72,11 @@ def outgoing(
     else:
         content = stream(body)
     return client.build_request(
-        request.method, request.url, headers=list(request.headers), content=content
+        request.method,
+        request.url,
+        headers=list(request.headers),
+        content=content,
+        timeout=timeout if timeout is not None else client.timeout,
     )
 
 
@@ -108,25 +124,107 @@ class Answer:
         )
 
 
-class UploadProgress:
-    """Counts the bytes of one upload body as they go out, telling `listener`."""
+class ByteProgress:
+    """Counts the bytes of one blob's body as they go out or come in, telling `listener`
+    about once a MiB and when the last byte is counted."""
 
-    def __init__(self, listener: Listener, key: str, total: int) -> None:
+    def __init__(
+        self,
+        listener: Listener,
+        key: str,
+        total: int,
+        direction: Literal["upload", "download"],
+    ) -> None:
         self._listener = listener
         self._key = key
         self._total = total
-        self._sent = 0
+        self._direction = direction
+        self._done = 0
+        self._told = 0
 
-    def sent(self, chunk: bytes) -> None:
-        self._sent += len(chunk)
-        self._listener(BlobProgress(self._key, self._sent, self._total))
+    def add(self, chunk: bytes) -> None:
+        self._done += len(chunk)
+        if self._done - self._told >= CHUNK_SIZE or self._done >= self._total:
+            self._told = self._done
+            self._listener(BlobProgress(self._key, self._done, self._total, self._direction))
 
 
-def upload_progress(listener: Listener | None, request: Request) -> UploadProgress | None:
+def upload_progress(listener: Listener | None, request: Request) -> ByteProgress | None:
     """A counter for `request`'s body when someone listens and the core asked for one."""
     if listener is None or request.progress_key is None or not isinstance(request.body, FileSlice):
         return None
-    return UploadProgress(listener, request.progress_key, request.body.length)
+    return ByteProgress(listener, request.progress_key, request.body.length, "upload")
+
+
+def download_progress(
+    listener: Listener | None, request: Request, sink: FileSink
+) -> ByteProgress | None:
+    """A counter for the body being written into `sink`, when someone listens and the core
+    asked for one."""
+    if listener is None or request.progress_key is None:
+        return None
+    return ByteProgress(listener, request.progress_key, sink.length, "download")
+
+
+class Exchange:
+    """One request on its way: when it started, and the status it got."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.started = time.monotonic()
+        self.status: int | None = None
+
+    def answer(self, response: httpx.Response) -> Answer:
+        """The `Answer` being built from `response`."""
+        self.status = response.status_code
+        return Answer(self.request, response)
+
+    def log(self, failure: BaseException | None = None) -> None:
+        """One DEBUG line: method, URL without secrets, status (or failure), elapsed time."""
+        if not _log.isEnabledFor(logging.DEBUG):
+            return
+        request = self.request
+        elapsed = time.monotonic() - self.started
+        details = {"method": request.method, "url": request.display_url, "elapsed": elapsed}
+        if failure is None or self.status is not None:
+            outcome = "" if failure is None else f" ({type(failure).__name__})"
+            _log.debug(
+                "%s %s -> %s in %.3fs%s",
+                request.method,
+                request.display_url,
+                self.status,
+                elapsed,
+                outcome,
+                extra={**details, "status": self.status},
+            )
+        else:
+            _log.debug(
+                "%s %s failed after %.3fs: %s",
+                request.method,
+                request.display_url,
+                elapsed,
+                failure,
+                extra=details,
+            )
+
+
+@contextmanager
+def exchange(request: Request) -> Iterator[Exchange]:
+    """Around one request: its transport failures translated (`map_transport_errors`), and a
+    DEBUG line logged under `registry_api_v2_client.http` when it ends, in both drivers."""
+    sent = Exchange(request)
+    try:
+        with map_transport_errors(request):
+            yield sent
+    except Exception as exc:
+        sent.log(exc)
+        raise
+    sent.log()
+
+
+# What OpenSSL says when the answer to a TLS handshake is plain HTTP (OpenSSL 3.2 and later
+# name it a record layer failure).
+_PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE"})
 
 
 @contextmanager
@@ -136,7 +234,9 @@ def map_transport_errors(request: Request) -> Iterator[None]:
     TLS failures (an untrusted certificate, a refused client certificate), connections that
     cannot be made and URLs that cannot be sent (a host the resolver refuses; the core lets
     none through that it knows to be invalid) are `ConnectFailure`s: trying again would meet
-    the same refusal.
+    the same refusal. A TLS handshake answered in plain HTTP says which URL to use instead. A
+    read, write or wait for a pooled connection that ran out of time is `TimedOut`. Each
+    failure says when it happened, on the clock of `Response.received_at`.
     """
     try:
         yield
@@ -144,9 +244,23 @@ def map_transport_errors(request: Request) -> Iterator[None]:
         raise ConnectFailure(f"{request!r}: cannot be sent: {exc}") from exc
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
         tls = _find(exc, ssl.SSLError)
-        kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
+        kind: type[TransportFailure] = TransportFailure
+        if tls is not None or _connect_error(exc):
+            kind = ConnectFailure
+        elif isinstance(exc, httpx.TimeoutException):
+            kind = TimedOut
         reason = _describe(tls or exc)
-        raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
+        if tls is not None and getattr(tls, "reason", None) in _PLAIN_HTTP_REASONS:
+            host = urlsplit(request.url).netloc.rpartition("@")[2]
+            raise kind(
+                f"{request!r}: TLS handshake failed: is this a plain-HTTP registry? "
+                f"use http://{host} ({reason})",
+                failed_at=time.monotonic(),
+            ) from exc
+        raise kind(
+            f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}",
+            failed_at=time.monotonic(),
+        ) from exc
 
 
 def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:

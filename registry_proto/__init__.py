@@ -6,11 +6,13 @@ performs no I/O of any kind: no sockets, files, clocks, threads or event loops. 
 `registry_async` (asyncio and trio) and `registry_sync` (blocking) perform the effects.
 
 Exported here is what a driver performs and what clients and users meet: the effects and the
-requests, responses and bodies they carry, the errors, the push events, `RegistryEndpoint` and
-`Platform`, and `http` and `parallel` for writing a flow of one's own. The public operations
-are in `registry_proto.operations`, whole conversations in `registry_proto.flows`.
+requests, responses and bodies they carry, the errors, the progress events and notices,
+`RegistryEndpoint` and `Platform`, and `http` and `parallel` for writing a flow of one's own.
+The public operations are in `registry_proto.operations`, whole conversations in
+`registry_proto.flows`.
 """
 
+from ._archive import ArchiveImage, ArchiveTags, ImageArchive, read_archive, read_archive_tags
 from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
     Cleanup,
@@ -36,6 +38,7 @@ from ._errors import (
     BlobUploadInvalid,
     BlobUploadUnknown,
     ConnectFailure,
+    DeadlineExceeded,
     DeletesDisabled,
     Denied,
     DigestInvalid,
@@ -56,6 +59,7 @@ from ._errors import (
     ServerError,
     SizeInvalid,
     TarReadError,
+    TimedOut,
     TooManyRequests,
     TransportFailure,
     Unauthorized,
@@ -64,23 +68,37 @@ from ._errors import (
     ValidationError,
 )
 from ._events import (
+    BlobDownloaded,
     BlobMounted,
     BlobProgress,
     BlobSkipped,
     BlobUploaded,
+    ManifestPulled,
     ManifestPushed,
+    Notice,
+    ProgressEvent,
     PushEvent,
+    TransferStarted,
 )
 from ._models import Body, BytesBody, EmptyBody, FileSink, FileSlice, Headers, Request, Response
 from ._platform import Platform
-from ._reference import RegistryEndpoint
+from ._reference import (
+    ImageReference,
+    RegistryEndpoint,
+    parse_reference,
+    validate_digest,
+    validate_reference,
+)
 from ._retry import RetryPolicy, with_retries
 
-__version__ = "0.1.0"
+__version__ = "2.0.0"
 
 __all__ = [
+    "ArchiveImage",
+    "ArchiveTags",
     "ArchiveWriteError",
     "Authenticator",
+    "BlobDownloaded",
     "BlobMounted",
     "BlobProgress",
     "BlobSkipped",
@@ -93,6 +111,7 @@ __all__ = [
     "Cleanup",
     "ConnectFailure",
     "Credentials",
+    "DeadlineExceeded",
     "Decompress",
     "DeletesDisabled",
     "Denied",
@@ -106,17 +125,22 @@ __all__ = [
     "FileSlice",
     "Flow",
     "Headers",
+    "ImageArchive",
+    "ImageReference",
     "ManifestBlobUnknown",
     "ManifestInvalid",
+    "ManifestPulled",
     "ManifestPushed",
     "ManifestUnknown",
     "MoveFile",
     "NameInvalid",
     "NameUnknown",
     "NotFound",
+    "Notice",
     "Offload",
     "Parallel",
     "Platform",
+    "ProgressEvent",
     "PushEvent",
     "RangeInvalid",
     "ReadFile",
@@ -135,7 +159,9 @@ __all__ = [
     "Sleep",
     "TarReadError",
     "TempFile",
+    "TimedOut",
     "TooManyRequests",
+    "TransferStarted",
     "TransportFailure",
     "Unauthorized",
     "Unavailable",
@@ -145,7 +171,12 @@ __all__ = [
     "__version__",
     "http",
     "parallel",
+    "parse_reference",
+    "read_archive",
+    "read_archive_tags",
     "send_cleanups",
+    "validate_digest",
+    "validate_reference",
     "with_auth",
     "with_retries",
 ]

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
+from typing import Any
 
 from ._archive_layout import LayoutEntry, with_tags
 from ._archive_members import (
@@ -15,28 +15,30 @@ from ._archive_members import (
     parse_json,
     read_json,
     read_member,
+    uncompressed_diff_id,
 )
 from ._archive_model import ArchiveEntry, ArchiveImage, LayerSource
-from ._effects import Flow, offload, read_file
-from ._errors import TarReadError, ValidationError
-from ._manifest import OCI_LAYER_TAR, Descriptor
+from ._effects import Flow, read_file
+from ._errors import ValidationError
+from ._hashing import hash_slice
+from ._manifest import OCI_LAYER_GZIP, OCI_LAYER_ZSTD, Descriptor, sha256_digest
 from ._models import FileSlice
 from ._platform import Platform
 from ._reference import validate_digest
-from ._tar import TarIndex
+from ._tar import BLOCK, TarIndex
 
-_HASH_READ = 1024 * 1024
 _BLOB_PATH = re.compile(r"blobs/(?P<alg>[a-z0-9]+)/(?P<hex>[a-zA-Z0-9=_-]+)")
 
 
 def read_manifest_json(index: TarIndex, layout: list[LayoutEntry]) -> Flow[list[ArchiveEntry]]:
-    entries = yield from read_json(index, "manifest.json", "the archive's manifest")
-    if not isinstance(entries, list) or not entries:
-        raise ValidationError("manifest.json must be a non-empty list of images")
+    entries = yield from read_manifest_list(index)
+    fallback = yield from fallback_tags(index, entries)
     result: list[ArchiveEntry] = []
     used: set[int] = set()
     for number, raw in enumerate(entries):
         image = yield from _read_manifest_entry(index, raw, number)
+        if fallback:
+            image = with_tags(image, fallback)
         match = _find_in_layout(layout, image)
         if match is None:
             tags = distinct_tags(image.repo_tags)
@@ -61,6 +63,13 @@ def read_manifest_json(index: TarIndex, layout: list[LayoutEntry]) -> Flow[list[
         )
     result.extend(entry.entry() for i, entry in enumerate(layout) if i not in used and entry.images)
     return result
+
+
+def fallback_tags(index: TarIndex, entries: list[Any]) -> Flow[tuple[str, ...]]:
+    """The `repositories` file's tags, for a lone image whose manifest.json entry has none."""
+    if len(entries) != 1 or recorded_tags(entries[0], 0):
+        return ()
+    return (yield from read_repositories(index))
 
 
 def _platforms_of(image: ArchiveImage) -> tuple[Platform, ...]:
@@ -95,66 +104,108 @@ def _find_in_layout(
     return None
 
 
-def _read_manifest_entry(index: TarIndex, entry: object, number: int) -> Flow[ArchiveImage]:
+def recorded_tags(entry: object, number: int) -> tuple[str, ...]:
+    """The `RepoTags` of a manifest.json entry (null or [] for an image saved by ID)."""
     where = f"manifest.json entry {number}"
     if not isinstance(entry, dict):
         raise ValidationError(f"{where} is not an object")
+    repo_tags = entry.get("RepoTags") or []
+    if not isinstance(repo_tags, list) or not all(isinstance(t, str) for t in repo_tags):
+        raise ValidationError(f"{where} has an invalid RepoTags list")
+    return tuple(repo_tags)
+
+
+def read_repositories(index: TarIndex) -> Flow[tuple[str, ...]]:
+    """The tags the legacy `repositories` file records: `{"repo": {"tag": "<id>"}}`."""
+    if "repositories" not in index:
+        return ()
+    document = yield from read_json(index, "repositories", "the archive's repositories file")
+    if not isinstance(document, dict):
+        raise ValidationError("the repositories file is not a JSON object")
+    return tuple(
+        f"{repository}:{tag}"
+        for repository, tags in document.items()
+        if isinstance(tags, dict)
+        for tag in tags
+    )
+
+
+def read_manifest_list(index: TarIndex) -> Flow[list[Any]]:
+    """manifest.json as stored: a non-empty list, one entry per image."""
+    entries = yield from read_json(index, "manifest.json", "the archive's manifest")
+    if not isinstance(entries, list) or not entries:
+        raise ValidationError("manifest.json must be a non-empty list of images")
+    return entries
+
+
+def _read_manifest_entry(index: TarIndex, entry: object, number: int) -> Flow[ArchiveImage]:
+    where = f"manifest.json entry {number}"
+    repo_tags = recorded_tags(entry, number)
+    assert isinstance(entry, dict)
     config_name = entry.get("Config")
     layer_names = entry.get("Layers")
-    repo_tags = entry.get("RepoTags") or []  # null or [] for an image saved by ID
     if not isinstance(config_name, str):
         raise ValidationError(f"{where} has no Config")
     if not isinstance(layer_names, list) or not all(isinstance(n, str) for n in layer_names):
         raise ValidationError(f"{where} has no valid Layers list")
-    if not isinstance(repo_tags, list) or not all(isinstance(t, str) for t in repo_tags):
-        raise ValidationError(f"{where} has an invalid RepoTags list")
 
-    config = yield from read_member(index, index.resolve(config_name))
+    config_member = index.resolve(config_name)
+    config = yield from read_member(index, config_member)
+    _check_named_digest(config_member.name, sha256_digest(config), f"image config {config_name!r}")
     config_json = parse_json(config, f"image config {config_name!r}")
     diff_ids = config_diff_ids(config_json, f"image config {config_name!r}")
-    if len(diff_ids) != len(layer_names):
+    if diff_ids is not None and len(diff_ids) != len(layer_names):
         raise ValidationError(
             f"{where} lists {len(layer_names)} layers but its config has {len(diff_ids)} diff_ids"
         )
+    recorded: list[str | None] = (
+        list(diff_ids) if diff_ids is not None else [None] * len(layer_names)
+    )
     layers = []
-    for name, diff_id in zip(layer_names, diff_ids, strict=True):
+    for name, diff_id in zip(layer_names, recorded, strict=True):
         layers.append((yield from _layer_source(index, name, diff_id)))
     return ArchiveImage(
         config=config,
         layers=tuple(layers),
-        repo_tags=tuple(repo_tags),
+        repo_tags=repo_tags,
         platform=Platform.from_json(config_json),
     )
 
 
-def _layer_source(index: TarIndex, name: str, diff_id: str) -> Flow[LayerSource]:
+def _named_digest(name: str) -> str | None:
+    """The digest a member's name records (`blobs/<algorithm>/<encoded>`), if it records one."""
+    blob = _BLOB_PATH.fullmatch(name)
+    return validate_digest(f"{blob['alg']}:{blob['hex']}") if blob is not None else None
+
+
+def _check_named_digest(name: str, actual: str, what: str) -> None:
+    named = _named_digest(name)
+    if named is not None and named.startswith("sha256:") and named != actual:
+        raise ValidationError(f"{what} is stored as {named} but its content hashes to {actual}")
+
+
+def _layer_source(index: TarIndex, name: str, diff_id: str | None) -> Flow[LayerSource]:
+    """One layer as stored, its media type chosen from its first bytes.
+
+    Its digest is the one the archive records, so that the registry checks the bytes against
+    it on upload: the config's diff_id for a layer stored uncompressed, else the member's
+    `blobs/<algorithm>/<encoded>` name. Only a layer recorded nowhere is hashed here.
+    """
     member = index.resolve(name)
-    magic = yield from read_file(index.path, member.offset, min(8, member.size))
-    media_type = layer_media_type(magic)
+    head = yield from read_file(index.path, member.offset, min(BLOCK, member.size))
+    media_type = layer_media_type(head, has_diff_id=diff_id is not None)
     source = file_slice(index, member)
-    if media_type == OCI_LAYER_TAR:
-        # Uncompressed: the bytes hash to the diff_id, so there is nothing to compute.
+    if diff_id is not None and media_type not in (OCI_LAYER_GZIP, OCI_LAYER_ZSTD):
         return LayerSource(Descriptor(media_type, diff_id, member.size), diff_id, source)
-    # A compressed layer is stored under its digest (containerd exports); elsewhere (a
-    # hand-made or older docker archive) its digest is only known by hashing it.
-    blob = _BLOB_PATH.fullmatch(member.name)
-    if blob is not None:
-        digest = validate_digest(f"{blob['alg']}:{blob['hex']}")
-    else:
+    digest = _named_digest(member.name)
+    if digest is None:
         digest = yield from _hash_slice(source)
-    return LayerSource(Descriptor(media_type, digest, member.size), diff_id, source)
+    implied = diff_id or uncompressed_diff_id(media_type, digest)
+    return LayerSource(Descriptor(media_type, digest, member.size), implied, source)
 
 
 def _hash_slice(source: FileSlice) -> Flow[str]:
-    """The sha256 digest of a slice, read a MiB at a time and hashed off the event loop."""
-    hasher = hashlib.sha256()
-    done = 0
-    while done < source.length:
-        data = yield from read_file(
-            source.path, source.offset + done, min(_HASH_READ, source.length - done)
-        )
-        if not data:
-            raise TarReadError(f"{source.path}: truncated archive (a layer is cut short)")
-        yield from offload(hasher.update, data)
-        done += len(data)
-    return "sha256:" + hasher.hexdigest()
+    """The sha256 digest of a layer whose member name gives none."""
+    return hash_slice(
+        source, "sha256", cut_short=f"{source.path}: truncated archive (a layer is cut short)"
+    )

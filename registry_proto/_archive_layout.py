@@ -16,6 +16,7 @@ from ._archive_members import (
     read_descriptor,
     read_json,
     read_member,
+    uncompressed_diff_id,
 )
 from ._archive_model import (
     ArchiveEntry,
@@ -85,13 +86,29 @@ def _names(annotations: object) -> list[str]:
     return []
 
 
-def read_layout(index: TarIndex) -> Flow[list[LayoutEntry]]:
+def _index_entries(index: TarIndex) -> Flow[list[Any]]:
     document = yield from read_json(index, "index.json", "the OCI index")
     if not isinstance(document, dict):
         raise ValidationError("index.json is not a JSON object")
     manifests = document.get("manifests") or []  # docker 25.0 wrote `"manifests": null`
     if not isinstance(manifests, list):
         raise ValidationError("index.json has no manifests list")
+    return manifests
+
+
+def read_layout_names(index: TarIndex) -> Flow[list[str]]:
+    """The names index.json records for its entries, without reading what they point at."""
+    manifests = yield from _index_entries(index)
+    return [
+        name
+        for raw in manifests
+        if isinstance(raw, dict)
+        for name in _names(raw.get("annotations"))
+    ]
+
+
+def read_layout(index: TarIndex) -> Flow[list[LayoutEntry]]:
+    manifests = yield from _index_entries(index)
     entries: list[LayoutEntry] = []
     for number, raw in enumerate(manifests):
         descriptor = read_descriptor(raw, f"index.json entry {number}")
@@ -229,14 +246,20 @@ def _read_image_manifest(
     config = yield from read_member(index, config_member)
     config_json = parse_json(config, f"the config of {where}")
     diff_ids = config_diff_ids(config_json, f"the config of {where}")
-    if len(diff_ids) != len(layer_descriptors):
+    if diff_ids is not None and len(diff_ids) != len(layer_descriptors):
         raise ValidationError(
             f"{where} lists {len(layer_descriptors)} layers but its config has "
             f"{len(diff_ids)} diff_ids"
         )
+    # Without diff_ids, layers are pushed as stored, with what they imply of themselves.
+    recorded: list[str | None] = (
+        list(diff_ids)
+        if diff_ids is not None
+        else [uncompressed_diff_id(d.media_type, d.digest) for d in layer_descriptors]
+    )
     layers = tuple(
         LayerSource(layer, diff_id, file_slice(index, member))
-        for layer, diff_id, member in zip(layer_descriptors, diff_ids, layer_members, strict=True)
+        for layer, diff_id, member in zip(layer_descriptors, recorded, layer_members, strict=True)
         if member is not None
     )
     media_type = descriptor.media_type or str(document.get("mediaType") or OCI_MANIFEST)

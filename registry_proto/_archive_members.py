@@ -10,10 +10,17 @@ from typing import Any
 from ._archive_model import compression_of
 from ._effects import Flow, read_file
 from ._errors import TarReadError, ValidationError
-from ._manifest import OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, Descriptor
+from ._manifest import (
+    OCI_LAYER_GZIP,
+    OCI_LAYER_TAR,
+    OCI_LAYER_ZSTD,
+    OPAQUE_BLOB,
+    UNCOMPRESSED_LAYERS,
+    Descriptor,
+)
 from ._models import FileSlice
 from ._reference import split_recorded_tag, validate_digest
-from ._tar import TarIndex, TarMember
+from ._tar import TarIndex, TarMember, is_tar_header
 
 MAX_JSON_MEMBER = 32 * 1024 * 1024
 
@@ -70,11 +77,22 @@ def read_descriptor(raw: object, what: str) -> Descriptor:
         raise ValidationError(f"{what}: {exc}") from None
 
 
-def config_diff_ids(config: object, what: str) -> list[str]:
+def config_diff_ids(config: object, what: str) -> list[str] | None:
+    """The config's `rootfs.diff_ids`, or None when it records none.
+
+    Registries never read configs, so an image whose config has no rootfs (a test image, an
+    artifact) is pushed as it is; a `rootfs.diff_ids` that is there but malformed is an error.
+    """
     rootfs = config.get("rootfs") if isinstance(config, dict) else None
-    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if rootfs is None:
+        return None
+    if not isinstance(rootfs, dict):
+        raise ValidationError(f"{what} has a rootfs that is not an object")
+    diff_ids = rootfs.get("diff_ids")
+    if diff_ids is None:
+        return None
     if not isinstance(diff_ids, list):
-        raise ValidationError(f"{what} has no rootfs.diff_ids list")
+        raise ValidationError(f"{what}: rootfs.diff_ids is not a list")
     for diff_id in diff_ids:
         try:
             validate_digest(diff_id)
@@ -83,18 +101,32 @@ def config_diff_ids(config: object, what: str) -> list[str]:
     return diff_ids
 
 
-def layer_media_type(magic: bytes) -> str:
-    compression = compression_of(magic)
+def layer_media_type(head: bytes, *, has_diff_id: bool) -> str:
+    """The media type of a layer whose first bytes (at least one tar block) are `head`.
+
+    gzip and zstd streams are compressed layers, a tar stream an uncompressed one; anything
+    else goes up as an opaque blob, as registries allow. An xz or bzip2 layer of an image whose
+    config records diff_ids is refused: no layer media type carries those compressions, and
+    pushing it opaque would give an image nobody can run.
+    """
+    compression = compression_of(head)
     if compression == "gzip":
         return OCI_LAYER_GZIP
     if compression == "zstd":
         return OCI_LAYER_ZSTD
-    if compression is None:
+    if compression is not None and has_diff_id:
+        raise ValidationError(
+            f"a layer is {compression}-compressed, which no image media type allows; "
+            "recompress it with gzip or zstd"
+        )
+    if compression is None and is_tar_header(head):
         return OCI_LAYER_TAR
-    raise ValidationError(
-        f"a layer is {compression}-compressed, which no image media type allows; "
-        "recompress it with gzip or zstd"
-    )
+    return OPAQUE_BLOB
+
+
+def uncompressed_diff_id(media_type: str, digest: str) -> str | None:
+    """The diff_id a layer implies by itself: an uncompressed tar is its own diff_id."""
+    return digest if media_type in UNCOMPRESSED_LAYERS else None
 
 
 def distinct_tags(recorded: Iterable[str]) -> tuple[str, ...]:

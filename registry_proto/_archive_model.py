@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ._manifest import OCI_CONFIG, OCI_MANIFEST, Descriptor, ImageManifest, sha256_digest
 from ._models import FileSlice
@@ -12,6 +13,7 @@ __all__ = [
     "ArchiveEntry",
     "ArchiveImage",
     "ArchiveIndex",
+    "ArchiveTags",
     "BlobSource",
     "ImageArchive",
     "LayerSource",
@@ -46,10 +48,14 @@ class BlobSource:
 
 @dataclass(frozen=True, slots=True)
 class LayerSource:
-    """One layer: its descriptor, its diff_id (the digest of its uncompressed tar) and bytes."""
+    """One layer: its descriptor, its diff_id (the digest of its uncompressed tar) and bytes.
+
+    `diff_id` is None when neither the config records it nor the layer implies it (a
+    compressed or opaque layer of an image whose config has no rootfs).
+    """
 
     descriptor: Descriptor
-    diff_id: str
+    diff_id: str | None
     source: FileSlice
 
 
@@ -128,6 +134,18 @@ class ArchiveEntry:
     images: tuple[ArchiveImage, ...]
     platforms: tuple[Platform, ...] = ()
     index: ArchiveIndex | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveTags:
+    """The tags an archive records, read from its indexes alone (no config, no layer).
+
+    `manifest_json` is the archive's manifest.json as stored, None when it has none (a bare
+    OCI layout).
+    """
+
+    repo_tags: tuple[str, ...]
+    manifest_json: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ._effects import Flow, emit, http
 from ._errors import RemoteProtocolError, TransportFailure, Unauthorized
+from ._events import notice
 from ._headers import Challenge, add_query, parse_www_authenticate, resolve_url
 from ._intercept import intercept
 from ._models import BytesBody, Headers, Request, Response, _redact_url
@@ -192,10 +193,25 @@ class Authenticator:
             if challenge is None:
                 return response
             if challenge.scheme == "basic":
+                if not self.credentials:
+                    # Nothing could ever answer this challenge: say what is missing.
+                    raise Unauthorized(
+                        f"{request.method} {request.display_url}: "
+                        f"{self._refusal(f'the registry at {self.endpoint.base_url}')} (HTTP 401)",
+                        status=401,
+                        method=request.method,
+                        url=request.display_url,
+                    )
                 if self._basic or self.credentials.basic is None or "basic" in retried:
-                    return response  # wrong credentials, or none: let the caller report it
+                    return response  # wrong credentials: let the caller report it
                 self._basic = True
                 retried.add("basic")
+                yield from notice(
+                    "auth",
+                    f"{self.endpoint.host} asks for Basic authentication: sending the "
+                    f"credentials of {self.credentials.username}",
+                    registry=self.endpoint.host,
+                )
                 continue
             if challenge.scheme != "bearer":
                 return response
@@ -226,7 +242,7 @@ class Authenticator:
         if response.status == 401:
             # Refused before anything was sent: say so once, rather than once per blob.
             raise Unauthorized(
-                f"the registry at {self.endpoint.base_url} refused the credentials (HTTP 401)",
+                f"{self._refusal(f'the registry at {self.endpoint.base_url}')} (HTTP 401)",
                 status=401,
                 method="GET",
                 url=request.url,
@@ -258,16 +274,30 @@ class Authenticator:
         realm = challenge.params.get("realm", "")
         service = challenge.params.get("service", "")
         self._check_realm(realm)
+        realm_host = urlsplit(realm).hostname or ""
+        yield from notice(
+            "auth",
+            f"fetching a token from {realm_host} for {' '.join(sorted(scopes)) or 'no scope'}"
+            f" ({self._who()})",
+            realm=realm_host,
+            scopes=" ".join(sorted(scopes)),
+        )
         if self.credentials.identity_token is not None:
             response = yield from self._oauth_post(realm, service, scopes)
             if response.status in (404, 405):  # the POST flow is optional: GET it is
+                yield from notice(
+                    "auth",
+                    f"the token server at {realm_host} has no OAuth2 POST endpoint "
+                    f"(HTTP {response.status}): asking with GET",
+                    realm=realm_host,
+                )
                 response = yield from self._token_get(realm, service, scopes)
         else:
             response = yield from self._token_get(realm, service, scopes)
         self._now = max(self._now, response.received_at)
         if response.status in (401, 403):
             raise Unauthorized(
-                f"the token server at {_redact_url(realm)} refused the credentials "
+                f"{self._refusal(f'the token server at {_redact_url(realm)}')} "
                 f"(HTTP {response.status})",
                 status=response.status,
                 method="GET",
@@ -282,6 +312,20 @@ class Authenticator:
         self._tokens.setdefault(self._realm, {})[scopes] = _Token(
             token, response.received_at + expires_in
         )
+
+    def _refusal(self, who: str) -> str:
+        """What a 401 means: credentials refused, or none to send (then a login is needed)."""
+        if self.credentials:
+            return f"{who} refused the credentials"
+        return f"no credentials found for {self.endpoint.host}: {who} asks for a login"
+
+    def _who(self) -> str:
+        """Who asks, as a log line may say it: never a secret."""
+        if self.credentials.identity_token is not None:
+            return "with an identity token"
+        if self.credentials.username is not None:
+            return f"as {self.credentials.username}"
+        return "anonymously"
 
     def _check_realm(self, realm: str) -> None:
         try:

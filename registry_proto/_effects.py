@@ -71,7 +71,7 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """Hand `event` to the caller (progress, pagination items)."""
+    """Hand `event` to the caller (progress), or to the logs (a `Notice`)."""
 
     event: object
 

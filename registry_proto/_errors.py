@@ -8,6 +8,9 @@
     ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
     │   └── ResponseTooLarge     an answer over the size the request allows (never retried)
     └── TransportFailure         the connection failed (thrown into flows by the drivers)
+        ├── ConnectFailure       no connection could be made
+        └── TimedOut             nothing moved for the client's timeout (never retried)
+            └── DeadlineExceeded the call ran past its deadline (raised by the drivers)
 
 The contract: driving any flow with any sequence of responses ends in a result or one of these
 errors. Anything else escaping is a bug.
@@ -15,7 +18,9 @@ errors. Anything else escaping is a bug.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,6 +30,7 @@ __all__ = [
     "BlobUploadInvalid",
     "BlobUploadUnknown",
     "ConnectFailure",
+    "DeadlineExceeded",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -45,6 +51,7 @@ __all__ = [
     "ServerError",
     "SizeInvalid",
     "TarReadError",
+    "TimedOut",
     "TooManyRequests",
     "TransportFailure",
     "Unauthorized",
@@ -90,16 +97,39 @@ class TransportFailure(RegistryProtoError):
     """The request could not be completed: connection refused or reset, timeout, TLS failure.
 
     Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
-    which may retry or recover.
+    which may retry or recover. They say when it failed (`failed_at`, a monotonic timestamp like
+    `Response.received_at`; None if unknown) and, for a request whose answer went into a
+    `FileSink`, how many bytes of it are already in place (`received`, from the sink's start);
+    the retry wrapper notes which request failed (`url`, without credentials).
     """
+
+    def __init__(
+        self, message: str = "", *, url: str = "", failed_at: float | None = None, received: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.failed_at = failed_at
+        self.received = received
 
 
 class ConnectFailure(TransportFailure):
     """No connection could be made at all (refused, unresolvable, timed out connecting).
 
-    Not retried: a registry that is not there answers the same a moment later, and saying so
-    at once is more useful.
+    A registry that has not answered yet in an operation is not asked again: one that is not
+    there answers the same a moment later, and saying so at once is more useful. One that
+    answered earlier is restarting, and is waited for a while (`RetryPolicy.outage`).
     """
+
+
+class TimedOut(TransportFailure):
+    """Nothing was sent or received for as long as the client's `timeout` allows: the registry
+    stalled. Not retried: a registry silent that long is not expected back sooner by asking
+    again, and failing within about one timeout is more useful."""
+
+
+class DeadlineExceeded(TimedOut):
+    """The call ran past its `deadline`. Raised by the drivers, which stop the call (as a
+    cancellation would: the flow is closed, never thrown into) and report this instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +144,19 @@ class ErrorDetail:
 class RegistryError(RegistryProtoError):
     """The registry answered with an error status.
 
-    `status` is the HTTP status, `errors` the parsed error entries (empty when the body was not
-    a spec error document, e.g. on HEAD), `code` the first error code or `""`.
+    `status` is the HTTP status (None for an error raised without an answer, as callers may:
+    every error class is constructible from a message alone), `errors` the parsed error entries
+    (empty when the body was not a spec error document, e.g. on HEAD), `code` the first error
+    code or `""`.
     """
 
     code_name: ClassVar[str] = ""
 
     def __init__(
         self,
-        message: str,
+        message: str = "",
         *,
-        status: int,
+        status: int | None = None,
         errors: tuple[ErrorDetail, ...] = (),
         method: str = "",
         url: str = "",
@@ -319,12 +351,47 @@ def error_from_response(
         for e in errors
     )
     if not summary:
-        text = body[:200].decode("utf-8", "replace").strip()
-        summary = text or "no error body"
+        summary = _plain_summary(body, url)
     prefix = f"{context}: " if context else ""
     return cls(
         f"{prefix}HTTP {status}: {summary}", status=status, errors=errors, method=method, url=url
     )
+
+
+# A body longer than this is not read for its first line: it is no registry's error.
+_PEEK = 4096
+_LINE = 120
+_HTML = re.compile(r"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title)\b", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>|<!--.*?-->", re.S)
+
+
+def _plain_summary(body: bytes, url: str) -> str:
+    """One line for a body that is no spec error document: the title of an HTML page (a web
+    server answered, not a registry), else the first line of text, cut short."""
+    text = body[:_PEEK].decode("utf-8", "replace")
+    if _HTML.match(text):
+        title = _TITLE.search(text)
+        line = _first_line(html.unescape(title.group(1) if title else _TAG.sub("\n", text)))
+        shown = f" ({line})" if line else ""
+        return f"an HTML page{shown}: is this the URL of a registry?"
+    line = _first_line(text)
+    if not line:
+        return "no error body"
+    if "HTTP request to an HTTPS server" in line and url.startswith("http://"):
+        # Go's TLS servers (distribution among them) answer plain HTTP with this 400.
+        host = url[len("http://") :].partition("/")[0]
+        line += f" Use https://{host}"
+    return line
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, its spaces collapsed, at most `_LINE` characters."""
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if line:
+            return line if len(line) <= _LINE else line[: _LINE - 3] + "..."
+    return ""
 
 
 def _short(detail: Any) -> str:

@@ -24,6 +24,8 @@ __all__ = [
     "OCI_LAYER_TAR",
     "OCI_LAYER_ZSTD",
     "OCI_MANIFEST",
+    "OPAQUE_BLOB",
+    "UNCOMPRESSED_LAYERS",
     "Descriptor",
     "ImageManifest",
     "digest_like",
@@ -40,6 +42,11 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+# A layer that is no tar stream: image-spec's type for content of no declared kind.
+OPAQUE_BLOB = "application/octet-stream"
+
+# Layers that are tar streams as stored: each is its own diff_id.
+UNCOMPRESSED_LAYERS = frozenset({OCI_LAYER_TAR, DOCKER_LAYER_TAR})
 
 # The two kinds of manifest: one image, or an index of them.
 IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})

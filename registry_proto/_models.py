@@ -144,8 +144,9 @@ class Request:
     `response_body` says what the flow needs back: `"bytes"` reads the body (up to
     `max_response_bytes`), `"discard"` drops it unread, a `FileSink` streams it into a file.
 
-    `progress_key`, when set, asks the driver to report the body's bytes as they are sent
-    (as `BlobProgress(progress_key, sent, total)` events), if anyone listens.
+    `progress_key`, when set, asks the driver to report the bytes of the request body as they
+    are sent, or of a response body as it is written into a `FileSink` (as `BlobProgress`
+    events keyed `progress_key`), if anyone listens.
 
     `resent_whole` marks a request that is one step of a larger whole (a blob's upload) which
     the retry wrapper re-sends whole after a failure; drivers ignore it.
@@ -164,8 +165,14 @@ class Request:
         """A copy of this request with `headers` instead of its own."""
         return dataclasses.replace(self, headers=headers)
 
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be shown in messages and logs: without userinfo, and without the
+        values of query parameters that carry secrets (tokens, signatures)."""
+        return _redact_url(self.url)
+
     def __repr__(self) -> str:
-        return f"Request({self.method} {_redact_url(self.url)})"
+        return f"Request({self.method} {self.display_url})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,13 +195,36 @@ class Response:
         return f"Response({self.status}, <{len(self.body)} bytes>)"
 
 
+# Query parameters whose values are credentials: tokens, and the signatures of the
+# pre-signed URLs object stores redirect blob downloads to (S3, GCS, Azure).
+_SECRET_WORDS = ("token", "signature", "credential", "secret", "password")
+_SECRET_NAMES = frozenset({"sig", "key", "code"})
+
+
+def _secret_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS)
+
+
 def _redact_url(url: str) -> str:
-    """Drop any `user:password@` part of a URL before it is shown anywhere.
+    """`url` as it may be shown anywhere: no `user:password@` part, and the values of secret
+    query parameters (tokens, signatures) replaced.
 
     Everything up to the last `@` goes: a password holding `/`, `?` or `#` does not parse as
     one, yet must not show either.
     """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    return f"{scheme}://[redacted]@{rest.rpartition('@')[2]}"
+    userinfo = ""
+    if "@" in rest:
+        userinfo, rest = "[redacted]@", rest.rpartition("@")[2]
+    authority, slash, path = rest.partition("/")
+    path, question, query = path.partition("?")
+    if question:
+        fields = []
+        for field_ in query.split("&"):
+            name, equals, _ = field_.partition("=")
+            fields.append(f"{name}=[redacted]" if equals and _secret_param(name) else field_)
+        query = "&".join(fields)
+    return f"{scheme}://{userinfo}{authority}{slash}{path}{question}{query}"

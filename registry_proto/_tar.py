@@ -22,6 +22,7 @@ __all__ = [
     "TarMember",
     "file_header",
     "index_tar",
+    "is_tar_header",
     "padding",
 ]
 
@@ -125,15 +126,37 @@ def _field_text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _check_sum(header: bytes, offset: int) -> None:
+def _sum_matches(header: bytes) -> bool:
+    """The header's checksum field agrees with its bytes (signed or unsigned, as writers vary)."""
     stored = _field_number(header[148:156], "checksum")
     blanked = header[:148] + b" " * 8 + header[156:]
     unsigned = sum(blanked)
     signed = sum(b - 256 if b > 127 else b for b in blanked)
-    if stored not in (unsigned, signed):
+    return stored in (unsigned, signed)
+
+
+def _check_sum(header: bytes, offset: int) -> None:
+    if not _sum_matches(header):
         raise TarReadError(
             f"not a tar archive, or corrupt at byte {offset} (header checksum mismatch)"
         )
+
+
+def is_tar_header(head: bytes) -> bool:
+    """Whether `head`, the first bytes of a stream, begin a tar archive.
+
+    That is a first block with a valid header checksum, or an empty archive's zero block
+    (docker's empty layers are just the two end-of-archive blocks).
+    """
+    block = head[:BLOCK]
+    if len(block) < BLOCK:
+        return False
+    if block == bytes(BLOCK):
+        return True
+    try:
+        return _sum_matches(block)
+    except TarReadError:  # a checksum field that is no number: not a tar header
+        return False
 
 
 def _parse_pax(data: bytes) -> dict[str, str]:

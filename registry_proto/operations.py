@@ -13,10 +13,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from ._archive import Platform, read_archive
+from ._archive import Platform, read_archive_tags
 from ._effects import Flow
 from ._errors import RegistryError, RemoteProtocolError, TransportFailure, ValidationError
-from ._events import PushEvent
+from ._events import ProgressEvent
 from ._reference import (
     RegistryEndpoint,
     validate_reference,
@@ -122,7 +122,7 @@ class PushArgs(TypedDict, total=False):
     - `compression`: None keeps layers as stored; `"gzip"` / `"zstd"` compresses uncompressed
       layers while streaming them;
     - `chunk_size`: send blobs in chunks of this many bytes instead of one request each;
-    - `progress`: a callable receiving `PushEvent`s (handled by the client, not here).
+    - `progress`: a callable receiving `ProgressEvent`s (handled by the client, not here).
     """
 
     source: str | None
@@ -130,7 +130,7 @@ class PushArgs(TypedDict, total=False):
     all_platforms: bool
     compression: str | None
     chunk_size: int | None
-    progress: Callable[[PushEvent], object] | None
+    progress: Callable[[ProgressEvent], object] | None
 
 
 class PushContext(TypedDict):
@@ -256,12 +256,15 @@ def push_docker_tar_with_all_original_tags(
 
 
 def extract_original_tags(tar_path: str | os.PathLike[str]) -> Flow[list[str]]:
-    """Every tag recorded in the archive, exactly as recorded (empty for untagged images)."""
+    """Every tag recorded in the archive, exactly as recorded (empty for untagged images).
+
+    Only what records tags is read (see `read_archive_tags`), not the images themselves.
+    """
     path = validate_path(tar_path)
 
     def flow() -> Generator[Any, Any, list[str]]:
-        archive = yield from read_archive(path)
-        return list(archive.repo_tags)
+        tags = yield from read_archive_tags(path)
+        return list(tags.repo_tags)
 
     return flow()
 
@@ -271,10 +274,10 @@ def get_primary_tag(tar_path: str | os.PathLike[str]) -> Flow[tuple[str, str]]:
     path = validate_path(tar_path)
 
     def flow() -> Generator[Any, Any, tuple[str, str]]:
-        archive = yield from read_archive(path)
-        if not archive.repo_tags:
+        tags = yield from read_archive_tags(path)
+        if not tags.repo_tags:
             raise ValidationError(f"{path} records no tag")
-        return split_original_tag(archive.repo_tags[0])
+        return split_original_tag(tags.repo_tags[0])
 
     return flow()
 

@@ -68,7 +68,11 @@ class RegistryClient(ClientOperations):
         driver = SyncDriver(
             self._http, max_workers=self._core.settings.max_concurrency, on_event=call.progress
         )
-        return driver.run(self._core.prepared(call), cleanup=self._core.cleanup(call))
+        return driver.run(
+            self._core.prepared(call),
+            cleanup=self._core.cleanup(call),
+            deadline=self._core.settings.deadline,
+        )
 
     def bind(self, definition: Callable[Concatenate[ClientCore, P], Call[T]]) -> Callable[P, T]:
         """The method running `definition`'s calls on this client."""

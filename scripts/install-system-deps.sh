@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system tools used by the real-registry tests and the dev registry:
 #   docker-registry (CNCF distribution 2.8), skopeo, umoci, htpasswd (apache2-utils), zstd.
-# Idempotent: does nothing (and prints nothing) when every binary is already present.
+# More can be asked for as arguments of the form binary:debian-package (the benchmarks add
+# curl:curl). Idempotent: does nothing (and prints nothing) when every binary is present.
 set -euo pipefail
 
 # binary:debian-package
@@ -11,6 +12,7 @@ REQUIRED=(
     "umoci:umoci"
     "htpasswd:apache2-utils"
     "zstd:zstd"
+    "$@"
 )
 
 missing=()

@@ -20,7 +20,7 @@ from .._archive import (
 )
 from .._effects import Flow
 from .._errors import ValidationError
-from .._manifest import DOCKER_LAYER_TAR, OCI_LAYER_TAR
+from .._manifest import UNCOMPRESSED_LAYERS
 from .._models import BytesBody
 from .._reference import RegistryEndpoint, split_recorded_tag
 from .push import (
@@ -45,8 +45,6 @@ __all__ = [
     "push_original_tag",
     "split_original_tag",
 ]
-
-_UNCOMPRESSED = frozenset({OCI_LAYER_TAR, DOCKER_LAYER_TAR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +91,8 @@ def image_to_push(image: ArchiveImage) -> ImageToPush:
             layer.descriptor,
             layer.source,
             diff_id=layer.diff_id,
-            compressible=layer.descriptor.media_type in _UNCOMPRESSED,
+            compressible=layer.descriptor.media_type in UNCOMPRESSED_LAYERS
+            and layer.diff_id is not None,
         )
         for layer in image.layers
     )

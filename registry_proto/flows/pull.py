@@ -20,8 +20,9 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from .._effects import Flow, move_file, parallel, temp_file, write_file
+from .._effects import Flow, emit, move_file, parallel, temp_file, write_file
 from .._errors import RemoteProtocolError
+from .._events import BlobDownloaded, ManifestPulled, TransferStarted
 from .._manifest import OCI_INDEX, Descriptor
 from .._models import FileSink
 from .._platform import Platform
@@ -85,9 +86,12 @@ def pull_image(
     if media_type not in IMAGE_TYPES:
         raise RemoteProtocolError(f"{where} is not an image manifest this client can pull")
     config_descriptor, layers = image_blobs(document, where)
+    blobs = list({d.digest: d for d in [config_descriptor, *layers]}.values())
+    yield from emit(TransferStarted(sum(d.size for d in blobs), len(blobs), "pull", repository))
     config = yield from get_blob(
         endpoint, repository, config_descriptor.digest, max_bytes=MAX_CONFIG_BYTES
     )
+    yield from emit(BlobDownloaded(config_descriptor.digest, len(config)))
     # Everything that can be checked is checked before the first byte is written: a pull that
     # fails leaves the destination as it was.
     pulled_platform = Platform.from_json(json_object(config, "image config"))
@@ -117,6 +121,7 @@ def pull_image(
     yield from write_file(partial, offset, END_OF_ARCHIVE)
     yield from parallel(downloads, limit=max_concurrency)
     yield from move_file(partial, destination)
+    yield from emit(ManifestPulled(repository, reference, manifest.digest, destination))
     return PullResult(
         path=destination,
         repository=repository,

@@ -10,12 +10,20 @@ of the same registry got from this client; anything else is uploaded (see `uploa
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel
 from .._errors import RegistryError, RegistryProtoError, ValidationError
-from .._events import BlobMounted, BlobSkipped, BlobUploaded, ManifestPushed
+from .._events import (
+    BlobMounted,
+    BlobSkipped,
+    BlobUploaded,
+    ManifestPushed,
+    TransferStarted,
+    notice,
+)
 from .._manifest import (
     OCI_CONFIG,
     OCI_LAYER_GZIP,
@@ -31,9 +39,11 @@ from .blobs import blob_exists
 from .manifests import put_manifest
 from .upload import (
     DEFAULT_CHUNK_SIZE,
+    RegistryLimits,
     Session,
     abandon,
     compress_upload,
+    fallback_body,
     finish_upload,
     start_session,
     try_mount,
@@ -52,11 +62,14 @@ __all__ = [
     "push_blob",
     "push_image",
     "push_index",
+    "upload_blob",
 ]
 
 DEFAULT_MAX_CONCURRENCY = 6
 COMPRESSIONS = ("gzip", "zstd")
 _COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
+# How registries refuse a request body too large for them: 413, or 416 (GHCR).
+_TOO_LARGE = (413, 416)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +101,25 @@ class PushOptions:
 class PushState:
     """What a client has learnt while pushing, shared by all its pushes.
 
-    Which repository of which registry holds a blob (to mount it elsewhere), and what digest a
-    layer got when compressed (compression is deterministic). Plain dictionaries: a race
-    between threads costs at most a skipped mount or a repeated compression.
+    Which repository of which registry holds a blob (to mount it elsewhere), what digest a
+    layer got when compressed (compression is deterministic), and what each registry refused
+    (`RegistryLimits`). Plain dictionaries: a race between threads costs at most a skipped
+    mount, a repeated compression or a body refused once more.
     """
 
     holders: dict[tuple[str, str], str] = field(default_factory=dict)
     compressed: dict[tuple[str, str], Descriptor] = field(default_factory=dict)
+    limits: dict[str, RegistryLimits] = field(default_factory=dict)
+
+    def limits_of(self, endpoint: RegistryEndpoint) -> RegistryLimits:
+        return self.limits.get(endpoint.base_url, RegistryLimits())
+
+    def learn(self, endpoint: RegistryEndpoint, session: Session) -> None:
+        """Remember what an upload through `session` found out about the registry."""
+        known = self.limits_of(endpoint)
+        learnt = known.learnt(session)
+        if learnt != known:
+            self.limits[endpoint.base_url] = learnt
 
     def remember(self, endpoint: RegistryEndpoint, digest: str, repository: str) -> None:
         self.holders[(endpoint.base_url, digest)] = repository
@@ -176,6 +201,22 @@ def push_blob(
                 yield from emit(BlobMounted(target.digest, target.size, holder))
                 return target
 
+    return (yield from upload_blob(endpoint, repository, blob, options, state, session))
+
+
+def upload_blob(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    blob: BlobUpload,
+    options: PushOptions,
+    state: PushState,
+    session: Session | None = None,
+) -> Flow[Descriptor]:
+    """Upload `blob`, known to be missing from `repository` (through `session`, the one a
+    declined mount opened, if any); return the descriptor of what the registry stored."""
+    source = blob.descriptor
+    codec = options.compression if blob.compressible else None
+
     def attempt(run: int) -> Flow[Descriptor]:
         # A declined mount's session serves the first run; a resend opens a new one.
         offered = session if run == 0 else None
@@ -203,12 +244,11 @@ def _send_whole(
     """
     if session is None:
         session = yield from start_session(endpoint, repository, blob.descriptor.digest)
-    return (yield from _transfer(endpoint, repository, session, blob, codec, options, state))
+    return (yield from _transfer(endpoint, session, blob, codec, options, state))
 
 
 def _transfer(
     endpoint: RegistryEndpoint,
-    repository: str,
     session: Session,
     blob: BlobUpload,
     codec: str | None,
@@ -218,13 +258,15 @@ def _transfer(
     """Send the blob through `session`; return the descriptor of what the registry stored."""
     source = blob.descriptor
     what = f"blob {source.digest}"
+    session = state.limits_of(endpoint).session(session)
     if codec is None:
-        yield from _upload(endpoint, repository, session, blob, options, what)
+        session = yield from _upload(session, blob, options, what)
+        state.learn(endpoint, session)
         return source
     if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
         yield from abandon(session)
         raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
-    digest, size = yield from compress_upload(
+    digest, size, session = yield from compress_upload(
         session,
         blob.body,
         blob.diff_id,
@@ -233,39 +275,54 @@ def _transfer(
         key=source.digest,
         what=f"layer {source.digest}",
     )
+    state.learn(endpoint, session)
     target = Descriptor(_COMPRESSED_TYPES[codec], digest, size)
     state.compressed[(source.digest, codec)] = target
     return target
 
 
-def _upload(
-    endpoint: RegistryEndpoint,
-    repository: str,
-    session: Session,
-    blob: BlobUpload,
-    options: PushOptions,
-    what: str,
-) -> Flow[None]:
+def _upload(session: Session, blob: BlobUpload, options: PushOptions, what: str) -> Flow[Session]:
+    """Send an uncompressed blob: whole, unless asked for chunks or known to be too large for
+    the registry; return the session as it ended."""
     digest, body = blob.descriptor.digest, blob.body
     if not isinstance(body, FileSlice | BytesBody):
         yield from abandon(session)
         raise ValidationError(f"{what} has no content to upload")
-    if options.chunk_size is not None:
-        yield from upload_chunked(
-            session, digest, body, chunk_size=options.chunk_size, key=digest, what=what
-        )
-        return
-    try:
-        yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
-    except RegistryProtoError as exc:
-        yield from abandon(session)
-        if not (isinstance(exc, RegistryError) and exc.status == 413):
+    fits = session.max_body is None or body.length <= session.max_body
+    # A blob that fits in one chunk goes in one request all the same.
+    one_chunk = options.chunk_size is None or body.length <= session.chunk_size(options.chunk_size)
+    if session.chunks_refused or (one_chunk and fits):
+        try:
+            yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
+            return session
+        except RegistryError as exc:
+            if exc.status not in _TOO_LARGE or session.chunks_refused:
+                yield from abandon(session)
+                raise
+            refusal = exc.status
+        except RegistryProtoError:
+            yield from abandon(session)
             raise
-        # Too large for one request here (some registries and proxies cap bodies): chunks.
-        session = yield from start_session(endpoint, repository, digest)
-        yield from upload_chunked(
-            session, digest, body, chunk_size=DEFAULT_CHUNK_SIZE, key=digest, what=what
+        # Too large for one request here: chunks, through the same session (the refusal came
+        # before any byte was taken). Proxies and most registries say so with 413, GHCR with
+        # 416 (docs/protocol.md §3.3).
+        session = dataclasses.replace(session, max_body=fallback_body(body.length))
+        yield from notice(
+            "push",
+            f"the registry refused {what} in one request (HTTP {refusal}): sending it in "
+            f"chunks of at most {session.max_body} bytes",
+            digest=digest,
         )
+    return (
+        yield from upload_chunked(
+            session,
+            digest,
+            body,
+            chunk_size=options.chunk_size or DEFAULT_CHUNK_SIZE,
+            key=digest,
+            what=what,
+        )
+    )
 
 
 def _push_scopes(
@@ -290,6 +347,11 @@ def _unique(blobs: list[BlobUpload]) -> list[BlobUpload]:
     return list({blob.descriptor.digest: blob for blob in blobs}.values())
 
 
+def _started(repository: str, blobs: list[BlobUpload]) -> Flow[None]:
+    total = sum(blob.descriptor.size for blob in blobs)
+    yield from emit(TransferStarted(total, len(blobs), "push", repository))
+
+
 def push_image(
     endpoint: RegistryEndpoint,
     repository: str,
@@ -304,6 +366,7 @@ def push_image(
     state = state if state is not None else PushState()
     blobs = _unique([image.config, *image.layers])
     yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
+    yield from _started(repository, blobs)
     stored = yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,
@@ -344,6 +407,7 @@ def push_index(
         raise ValidationError("an index is pushed as it is stored: compression would change it")
     blobs = _unique([blob for child in index.children for blob in child.blobs])
     yield from declare_scopes(endpoint, _push_scopes(endpoint, repository, blobs, options, state))
+    yield from _started(repository, blobs)
     yield from parallel(
         [push_blob(endpoint, repository, blob, options, state) for blob in blobs],
         limit=options.max_concurrency,

@@ -6,8 +6,11 @@ repository"; docs/protocol.md §3, §4).
   the whole blob. (distribution ignores a body on the `POST`, so that is never relied on.)
 - Chunked: `PATCH` requests of `chunk_size` bytes (raised to the registry's
   `OCI-Chunk-Min-Length`), each to the newest `Location`, then an empty `PUT ?digest=`. Used when
-  asked for, when the registry refuses a monolithic body (413), and for compression, whose
+  asked for, when the registry refuses a monolithic body (413, 416), and for compression, whose
   digest is only known once the last byte is out.
+- A registry that refuses chunks (`PATCH`) altogether, as Google Artifact Registry does, gets
+  the rest of the blob in the closing `PUT`; a layer being compressed is first spooled to a
+  temporary file, since its size and digest are known only at the end.
 - A lost or refused chunk (transport failure, 416) is recovered by asking the session where it
   stands (`GET <location>`) and resending from there. Whether a lost one is tried again, like
   whether a failed blob is sent again whole, is the retry policy's decision
@@ -28,16 +31,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._effects import Flow, cleanup_done, cleanup_later, emit, http, offload, read_file
+from .._effects import (
+    Flow,
+    cleanup_done,
+    cleanup_later,
+    emit,
+    http,
+    offload,
+    read_file,
+    remove_file,
+    temp_file,
+    write_file,
+)
 from .._errors import (
     DigestInvalid,
     DigestMismatch,
+    RegistryError,
     RegistryProtoError,
     TarReadError,
     TransportFailure,
+    Unsupported,
     ValidationError,
 )
-from .._events import BlobProgress
+from .._events import BlobProgress, notice
 from .._headers import add_query, parse_upload_range, resolve_location
 from .._models import Body, BytesBody, EmptyBody, FileSlice, Headers, Request, Response
 from .._reference import RegistryEndpoint
@@ -48,10 +64,13 @@ from .blobs import cancel_request, cancel_upload
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
+    "RegistryLimits",
     "Session",
     "abandon",
     "compress_upload",
+    "fallback_body",
     "finish_upload",
+    "refuses_chunks",
     "start_session",
     "try_mount",
     "upload_chunked",
@@ -71,19 +90,60 @@ _OCTET_STREAM = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
+class RegistryLimits:
+    """What one registry was found to refuse, so that later uploads do not meet it again.
+
+    `max_body` is the largest request body sent to it since it refused a larger one (None
+    while it has refused none): a blob larger than that goes in chunks of at most that size.
+    `chunks_refused`: it takes no `PATCH`, so every blob goes in one `PUT`.
+    """
+
+    max_body: int | None = None
+    chunks_refused: bool = False
+
+    def learnt(self, session: Session) -> RegistryLimits:
+        """These limits, with what `session` found out."""
+        found = session.max_body
+        if found is not None and (self.max_body is None or found < self.max_body):
+            return dataclasses.replace(self, max_body=found).learnt(session)
+        if session.chunks_refused and not self.chunks_refused:
+            return dataclasses.replace(self, chunks_refused=True)
+        return self
+
+    def session(self, session: Session) -> Session:
+        """`session`, knowing what the registry refused."""
+        return dataclasses.replace(
+            session, max_body=self.max_body, chunks_refused=self.chunks_refused
+        )
+
+
+def refuses_chunks(error: RegistryError) -> bool:
+    """Whether `error`, the answer to a `PATCH`, says the registry takes no chunks at all
+    (405, or `UNSUPPORTED` under another status; 501 Not Implemented)."""
+    return isinstance(error, Unsupported) or error.status == 501
+
+
+def fallback_body(refused: int) -> int:
+    """The chunk size to try after a body of `refused` bytes was refused as too large."""
+    return min(DEFAULT_CHUNK_SIZE, max(_MIN_BODY, refused // 2))
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     """An open upload session: where to send next, and how big the registry wants chunks.
 
     `offset` is how many bytes the registry has acknowledged; `min_chunk` is its
     `OCI-Chunk-Min-Length`, 0 when it named none; `max_body` the largest request body it was
-    found to take (None until one was refused: GHCR, for one, caps bodies at 4 MiB). `key`,
-    its first location, names it for as long as it is open.
+    found to take (None until one was refused: GHCR, for one, caps bodies at 4 MiB);
+    `chunks_refused` whether it refused a `PATCH` as unsupported. `key`, its first location,
+    names it for as long as it is open.
     """
 
     location: str
     offset: int = 0
     min_chunk: int = 0
     max_body: int | None = None
+    chunks_refused: bool = False
     key: str = ""
 
     def chunk_size(self, wanted: int) -> int:
@@ -142,10 +202,22 @@ def try_mount(
     )
     response = yield from http(request)
     if response.status in (401, 403, 404):
+        yield from notice(
+            "push",
+            f"mounting blob {digest} from {source_repository} refused "
+            f"(HTTP {response.status}): sending it instead",
+            digest=digest,
+        )
         return False, None
     expect(response, request, 201, 202, context=f"mounting blob {digest} from {source_repository}")
     if response.status == 201:
         return True, None
+    yield from notice(
+        "push",
+        f"the registry declined to mount blob {digest} from {source_repository}: "
+        "sending it instead",
+        digest=digest,
+    )
     return False, (yield from _track(_session_from(request, response)))
 
 
@@ -215,7 +287,6 @@ def _send_chunk(
     smaller size.
     """
     recoveries = 0
-    cut_off = 0
     while session.offset < end:
         body = _head(chunk(session.offset), session.max_body)
         request = _patch(session, body, key)
@@ -223,10 +294,7 @@ def _send_chunk(
             response = yield from http(request)
         except TransportFailure as exc:
             # The session may hold part of the chunk: a resume sends only the rest.
-            cut_off += 1
-            if not (yield from may_retry(exc, cut_off)):
-                raise
-            session = yield from _status(session, what)
+            session = yield from _resume(session, exc, what)
             continue
         if response.status in (413, 416) and recoveries < _MAX_RECOVERIES:
             recoveries += 1
@@ -236,6 +304,12 @@ def _send_chunk(
             smaller = max(_MIN_BODY, session.min_chunk, body.length // 2)
             if held.offset == session.offset and smaller < body.length:
                 held = dataclasses.replace(held, max_body=smaller)
+                yield from notice(
+                    "push",
+                    f"a chunk of {what} was refused as too large (HTTP {response.status}): "
+                    f"sending at most {smaller} bytes per request",
+                    max_body=smaller,
+                )
             session = held
             continue
         # ECR answers PATCH with 201, GCR once with 204: all mean "accepted".
@@ -247,6 +321,20 @@ def _send_chunk(
         )
         yield from _track(session)
     return session
+
+
+def _resume(session: Session, failure: TransportFailure, what: str) -> Flow[Session]:
+    """Where `session` stands after `failure` cut a chunk off, asked as long as the retry
+    policy allows (the registry may be restarting); `failure` when it does not."""
+    failures = 0
+    while True:
+        failures += 1
+        if not (yield from may_retry(failure, failures)):
+            raise failure
+        try:
+            return (yield from _status(session, what))
+        except TransportFailure as exc:
+            failure = exc
 
 
 def _head(body: Body, limit: int | None) -> Body:
@@ -281,21 +369,32 @@ def upload_chunked(
     chunk_size: int,
     key: str,
     what: str,
-) -> Flow[None]:
-    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`; abandon
-    the session if that fails."""
+) -> Flow[Session]:
+    """Send the blob in `PATCH` chunks, then close the session with an empty `PUT`; return the
+    session as it ended (with the body size the registry was found to take). The session is
+    abandoned if this fails."""
     size = source.length
     step = session.chunk_size(chunk_size)
     try:
-        while session.offset < size:
+        while session.offset < size and not session.chunks_refused:
             end = min(size, session.offset + step)
             piece = functools.partial(_piece, source, end=end)
-            session = yield from _send_chunk(session, piece, end, key, what)
-            yield from emit(BlobProgress(key, session.offset, size))
-        yield from finish_upload(session, digest, EmptyBody(), size, key=key, what=what)
+            try:
+                session = yield from _send_chunk(session, piece, end, key, what)
+            except RegistryError as exc:
+                if not refuses_chunks(exc):
+                    raise
+                session = dataclasses.replace(session, chunks_refused=True)
+            else:
+                yield from emit(BlobProgress(key, session.offset, size))
+        # What the registry does not hold yet (nothing, or all of it when it takes no chunks)
+        # goes in the closing PUT.
+        rest = _piece(source, session.offset, end=size) if session.offset < size else EmptyBody()
+        yield from finish_upload(session, digest, rest, size, key=key, what=what)
     except RegistryProtoError:
         yield from abandon(session)  # at its newest location
         raise
+    return session
 
 
 def _piece(source: FileSlice | BytesBody, offset: int, *, end: int) -> Body:
@@ -339,13 +438,15 @@ def compress_upload(
     chunk_size: int,
     key: str,
     what: str,
-) -> Flow[tuple[str, int]]:
-    """Compress `source` while uploading it in chunks; return the compressed digest and size.
+) -> Flow[tuple[str, int, Session]]:
+    """Compress `source` while uploading it in chunks; return the compressed digest and size,
+    and the session as it ended.
 
-    Neither the layer nor its compressed form is ever whole in memory or on disk: the input is
-    read a MiB at a time and at most one chunk of output waits to be sent. The uncompressed
-    bytes are hashed on the way and must match `diff_id`. The session is abandoned if this
-    fails.
+    Neither the layer nor its compressed form is ever whole in memory: the input is read a MiB
+    at a time and at most one chunk of output waits to be sent. The uncompressed bytes are
+    hashed on the way and must match `diff_id`. To a registry that takes no chunks, the output
+    not sent yet is spooled to a temporary file and goes in the closing `PUT`. The session is
+    abandoned if this fails.
     """
     try:
         encoder = _Encoder(codec)
@@ -353,7 +454,8 @@ def compress_upload(
         raw_hash, out_hash = hashlib.new(diff_id.partition(":")[0]), hashlib.sha256()
         step = session.chunk_size(chunk_size)
         pending = b""
-        sent = 0
+        produced = 0  # compressed bytes handed on: sent, or spooled
+        spool: _Spool | None = None
         read = 0
         while read < source.length:
             data = yield from read_file(
@@ -367,10 +469,12 @@ def compress_upload(
             while len(pending) >= step:
                 chunk, pending = pending[:step], pending[step:]
                 yield from offload(out_hash.update, chunk)
-                session = yield from _send_chunk(
-                    session, _tail_of(chunk, session.offset), session.offset + len(chunk), key, what
-                )
-                sent += len(chunk)
+                if not session.chunks_refused:
+                    session = yield from _send_compressed(session, chunk, produced, key, what)
+                if session.chunks_refused:
+                    spool = spool or (yield from _Spool.create(session.offset))
+                    yield from spool.add(chunk, produced)
+                produced += len(chunk)
                 yield from emit(BlobProgress(key, read, source.length))
         pending += encoder.flush()
         actual = f"{raw_hash.name}:{raw_hash.hexdigest()}"
@@ -381,13 +485,54 @@ def compress_upload(
             )
         yield from offload(out_hash.update, pending)
         digest = "sha256:" + out_hash.hexdigest()
-        yield from finish_upload(
-            session, digest, BytesBody(pending), sent + len(pending), key=key, what=what
-        )
-        return digest, sent + len(pending)
+        size = produced + len(pending)
+        if spool is None:
+            yield from finish_upload(session, digest, BytesBody(pending), size, key=key, what=what)
+        else:
+            yield from spool.add(pending, produced)
+            yield from finish_upload(session, digest, spool.body(size), size, key=key, what=what)
+            yield from remove_file(spool.path)
+        return digest, size, session
     except RegistryProtoError:
         yield from abandon(session)  # at its newest location
         raise
+
+
+def _send_compressed(
+    session: Session, chunk: bytes, start: int, key: str, what: str
+) -> Flow[Session]:
+    """PATCH `chunk` (which begins at `start` in the output); the session as it stands after,
+    marked when the registry refused chunks altogether."""
+    try:
+        return (
+            yield from _send_chunk(session, _tail_of(chunk, start), start + len(chunk), key, what)
+        )
+    except RegistryError as exc:
+        if not refuses_chunks(exc):
+            raise
+        return dataclasses.replace(session, chunks_refused=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spool:
+    """A temporary file holding compressed output from `start` on, for the closing `PUT`."""
+
+    path: str
+    start: int
+
+    @classmethod
+    def create(cls, start: int) -> Flow[_Spool]:
+        return cls((yield from temp_file("", ".layer")), start)
+
+    def add(self, data: bytes, at: int) -> Flow[None]:
+        """Write output that begins at `at` (the part from `start` on)."""
+        skip = max(self.start - at, 0)
+        if skip < len(data):
+            yield from write_file(self.path, at + skip - self.start, data[skip:])
+
+    def body(self, size: int) -> FileSlice:
+        """The spooled output of a blob of `size` bytes."""
+        return FileSlice(self.path, 0, size - self.start)
 
 
 def _tail_of(chunk: bytes, start: int) -> Callable[[int], Body]:

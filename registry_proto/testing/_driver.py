@@ -24,8 +24,9 @@ from .._effects import (
     send_cleanups,
 )
 from .._errors import ResponseTooLarge, TransportFailure
-from .._models import BytesBody, FileSink, FileSlice, Request, Response
+from .._models import BytesBody, FileSink, FileSlice, Request, Response, _redact_url
 from . import _files
+from ._faults import CutBody
 
 __all__ = ["Handler", "PureDriver", "RoundRobin", "Scheduler"]
 
@@ -84,8 +85,11 @@ class PureDriver:
 
     - `Request` goes to `handler` (usually `FakeRegistry.handle`). A `FileSlice` body is read
       from `files` first. Exceptions the handler raises (say `TransportFailure`) are thrown into
-      the flow, as the real drivers throw their translated transport errors. `received_at`
-      comes from a fake clock that advances `tick` per request and by every `Sleep`.
+      the flow, as the real drivers throw their translated transport errors, stamped with the
+      request's URL and the time (`failed_at`). A handler raising `_faults.CutBody` breaks
+      the connection part-way through an answer's body, after writing that part into the
+      request's `FileSink` (`received`). `received_at` comes from a fake clock that advances
+      `tick` per request and by every `Sleep`.
     - File effects work on `files`, a `{path: bytes}` mapping, and fail with the errors the
       real drivers raise for the same case (`TarReadError` for reading, `ArchiveWriteError`
       for writing). `Decompress` decompresses in memory into a new entry of the driver's own
@@ -283,8 +287,16 @@ class PureDriver:
         if isinstance(request.body, FileSlice):
             data = _files.read_slice(self.files, request.body)
             outgoing = dataclasses.replace(request, body=BytesBody(data))
-        response = self.handler(outgoing)
-        self.clock += self.tick
+        cut: int | None = None
+        try:
+            try:
+                response = self.handler(outgoing)
+            except CutBody as exc:
+                response, cut = exc.response, exc.after
+        except TransportFailure as exc:
+            raise self._stamped(exc, request) from None
+        finally:
+            self.clock += self.tick
         body = response.body
         sink = request.response_body
         if isinstance(sink, FileSink) and response.status in sink.statuses:
@@ -294,6 +306,9 @@ class PureDriver:
                 raise TransportFailure(
                     f"the answer is larger than the {sink.length} bytes expected"
                 )
+            if cut is not None:
+                _files.write_at(self.files, sink.path, sink.offset, body[:cut])
+                raise self._stamped(_cut_off(received=min(cut, len(body))), request)
             _files.write_at(self.files, sink.path, sink.offset, body)
             return dataclasses.replace(
                 response,
@@ -302,11 +317,23 @@ class PureDriver:
                 written=len(body),
                 written_digest=f"{sink.algorithm}:{hashlib.new(sink.algorithm, body).hexdigest()}",
             )
+        if cut is not None:
+            raise self._stamped(_cut_off(received=0), request)
         if request.response_body == "discard":
             body = b""
         elif len(body) > request.max_response_bytes:
             raise ResponseTooLarge(f"response body larger than {request.max_response_bytes} bytes")
         return dataclasses.replace(response, body=body, received_at=self.clock)
+
+    def _stamped(self, failure: TransportFailure, request: Request) -> TransportFailure:
+        """`failure`, saying which request failed and when, as the real drivers do."""
+        failure.url = failure.url or _redact_url(request.url)
+        failure.failed_at = self.clock if failure.failed_at is None else failure.failed_at
+        return failure
+
+
+def _cut_off(*, received: int) -> TransportFailure:
+    return TransportFailure("connection reset in the middle of the body", received=received)
 
 
 def _mark_stopping(task: _Task) -> None:

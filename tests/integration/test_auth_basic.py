@@ -106,9 +106,11 @@ def test_no_credentials_is_unauthorized(
     adapter: str, basic_registry: RegistryServer, docker_archive: Path
 ) -> None:
     url, repository = basic_registry.url, f"basic-anonymous/{adapter}"
-    with pytest.raises(Unauthorized):
+    missing = f"no credentials found for {basic_registry.host}: .* asks for a login"
+    with pytest.raises(Unauthorized, match=missing) as caught:
         call(adapter, "list_tags", url, repository, docker_config=False)
-    with client_requests(basic_registry) as sent, pytest.raises(Unauthorized):
+    assert "refused" not in str(caught.value)
+    with client_requests(basic_registry) as sent, pytest.raises(Unauthorized, match=missing):
         call(
             adapter,
             "push_docker_tar",

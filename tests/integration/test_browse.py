@@ -14,6 +14,7 @@ import registry_sync
 from registry_proto import (
     DeletesDisabled,
     ManifestUnknown,
+    NotFound,
     RegistryEndpoint,
     ValidationError,
 )
@@ -27,6 +28,7 @@ from tests.integration.images import (
     skopeo_inspect,
     skopeo_push_archive,
 )
+from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
 from tests.integration.registry_server import (
     RegistryConfig,
     RegistryFactory,
@@ -246,3 +248,26 @@ def test_ping_reports_the_api_version(adapter: str, registry_server: RegistrySer
         version = anyio.run(ping, backend=adapter)
     assert version.api_version == "registry/2.0"
     assert version.auth_schemes == ()
+
+
+WEB_PAGE = (
+    b"<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to the web server</title>\n</head>\n"
+    + b"<body>\n"
+    + b"<p>This is a web site, not a registry.</p>\n" * 200
+    + b"</body>\n</html>\n"
+)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_web_server_is_named_in_one_short_line(adapter: str) -> None:
+    def page(request: RecordedRequest) -> Reply:
+        return Reply(404, WEB_PAGE, {"Content-Type": "text/html"})
+
+    with LoopbackServer(page) as server, pytest.raises(NotFound) as caught:
+        call(adapter, "list_tags", server.url, "app", docker_config=False)
+    message = str(caught.value)
+    assert message.endswith(
+        "HTTP 404: an HTML page (Welcome to the web server): is this the URL of a registry?"
+    )
+    assert "\n" not in message
+    assert len(message) < 200

@@ -9,7 +9,15 @@ import pytest
 
 import registry_async
 import registry_sync
-from registry_proto import BlobMounted, BlobUploaded, ManifestUnknown, PushEvent, Unauthorized
+from registry_proto import (
+    BlobMounted,
+    BlobUploaded,
+    ManifestPushed,
+    ManifestUnknown,
+    PushEvent,
+    TransferStarted,
+    Unauthorized,
+)
 from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import OCI_INDEX, skopeo_inspect, verify_pushed_image
@@ -89,7 +97,7 @@ def test_copy_within_a_registry_mounts(adapter: str, registry_server: RegistrySe
 
         copied = anyio.run(main, backend=adapter)
     assert copied == digest
-    assert [type(e) for e in events] == [BlobMounted, BlobMounted]
+    assert [type(e) for e in events] == [TransferStarted, BlobMounted, BlobMounted, ManifestPushed]
     assert not [e for e in events if isinstance(e, BlobUploaded)]
     verify_pushed_image(registry_server.host, f"copy/there-{adapter}", "1")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trustme
 
-from registry_proto import ConnectFailure, TransportFailure, ValidationError
+from registry_proto import ConnectFailure, RegistryError, TransportFailure, ValidationError
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.registry_server import RegistryConfig, RegistryServer
 from tests.integration.system_tools import require_binary
@@ -190,6 +190,28 @@ def test_certificate_failure_says_so(adapter: str, tls_registry: RegistryServer)
     with pytest.raises(TransportFailure) as caught:
         call(adapter, "list_repositories", tls_registry.url)
     assert "certificate verify failed" in str(caught.value).lower()
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_https_to_a_plain_http_registry_says_which_url(
+    adapter: str, registry_server: RegistryServer
+) -> None:
+    # A bare host:port means HTTPS; this registry speaks plain HTTP.
+    with pytest.raises(ConnectFailure) as caught:
+        call(adapter, "list_tags", registry_server.host, "app", docker_config=False)
+    message = str(caught.value)
+    assert "TLS handshake failed: is this a plain-HTTP registry? " in message
+    assert f"use http://{registry_server.host} (" in message
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_plain_http_to_an_https_registry_says_which_url(
+    adapter: str, tls_registry: RegistryServer
+) -> None:
+    with pytest.raises(RegistryError) as caught:
+        call(adapter, "list_tags", f"http://{tls_registry.host}", "app", docker_config=False)
+    assert caught.value.status == 400
+    assert str(caught.value).endswith(f"Use https://{tls_registry.host}")
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

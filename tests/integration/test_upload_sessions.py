@@ -29,7 +29,8 @@ from tests.integration.registry_server import RegistryServer
 from tests.integration.throttle import ThrottlingProxy
 from tests.proto.pure_support import make_image_archive
 
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 NO_CONFIG: dict[str, Any] = {"docker_config": False, "retries": 0}
 
 
@@ -46,15 +47,16 @@ def layer(number: int, size: int) -> bytes:
     return (f"layer {number} ".encode() * size)[:size]
 
 
-@pytest.mark.parametrize("chunk_size", [None, MiB], ids=["monolithic", "chunked"])
+@pytest.mark.parametrize("chunk_size", [None, 64 * KiB], ids=["monolithic", "chunked"])
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_a_failed_push_leaves_no_upload_session(
     adapter: str, chunk_size: int | None, registry_server: RegistryServer, tmp_path: Path
 ) -> None:
     """A small layer fails (its bytes do not match its diff_id) while three big ones are on
     their way through a slow link: none of theirs is left open, nor the failed one's when it
-    was sent in chunks."""
-    layers = [b"not what the config says", *(layer(n, 2 * MiB) for n in range(3))]
+    was sent in chunks (it is larger than one chunk: a blob that fits in one goes in one
+    `PUT`)."""
+    layers = [layer(8, 96 * KiB), *(layer(n, 2 * MiB) for n in range(3))]
     diff_ids = [sha256(b"something else"), *(sha256(data) for data in layers[1:])]
     archive = tmp_path / "corrupt.tar"
     archive.write_bytes(make_image_archive(layers, repo_tags=["app:1"], diff_ids=diff_ids))

@@ -120,3 +120,35 @@ def make_image_archive(
     manifest = [{"Config": config_name, "RepoTags": repo_tags, "Layers": layer_names}]
     members["manifest.json"] = json.dumps(manifest).encode()
     return make_tar(members)
+
+
+def make_blob_archive(
+    config: bytes,
+    layers: list[bytes],
+    *,
+    repo_tags: list[str] | None = None,
+    repositories: dict[str, dict[str, str]] | None = None,
+) -> bytes:
+    """An archive as hand-written tests write one: manifest.json naming `blobs/sha256/<hex>`
+    members (as docker 25 does) but no OCI index, and optionally a `repositories` file.
+
+    The config and layers are stored exactly as given, whatever they hold.
+    """
+
+    def blob_name(data: bytes) -> str:
+        return "blobs/" + sha256(data).replace(":", "/")
+
+    manifest = [
+        {
+            "Config": blob_name(config),
+            "RepoTags": repo_tags,
+            "Layers": [blob_name(layer) for layer in layers],
+        }
+    ]
+    members = {"manifest.json": json.dumps(manifest).encode()}
+    if repositories is not None:
+        members["repositories"] = json.dumps(repositories).encode()
+    members[blob_name(config)] = config
+    for layer in layers:
+        members[blob_name(layer)] = layer
+    return make_tar(members)

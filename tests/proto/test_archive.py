@@ -250,9 +250,8 @@ def test_corrupt_manifest_json(manifest: bytes, message: str) -> None:
     [
         (b"not json", "config 'cfg.json' is not valid JSON"),
         (b"[" * 100_000, "config 'cfg.json' is not valid JSON"),
-        (b"[]", "no rootfs.diff_ids list"),
-        (b'{"rootfs": {}}', "no rootfs.diff_ids list"),
-        (b'{"rootfs": {"diff_ids": "sha256:x"}}', "no rootfs.diff_ids list"),
+        (b'{"rootfs": "layers"}', "rootfs that is not an object"),
+        (b'{"rootfs": {"diff_ids": "sha256:x"}}', "rootfs.diff_ids is not a list"),
         (b'{"rootfs": {"diff_ids": ["sha256:abc"]}}', "invalid sha256 digest"),
         (b'{"rootfs": {"diff_ids": [5]}}', "digest must be a string"),
         (b'{"rootfs": {"diff_ids": []}}', "lists 1 layers but its config has 0"),

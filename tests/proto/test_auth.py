@@ -262,6 +262,7 @@ def test_wrong_password_fails_fast_without_leaking_it() -> None:
         run(gate, push_flow, Credentials("alice", "not-the-password"))
     assert len(gate.token_requests) == 1
     assert len(gate.registry_requests) == 1
+    assert "refused the credentials" in str(caught.value)
     assert "not-the-password" not in str(caught.value)
     assert "not-the-password" not in repr(Credentials("alice", "not-the-password"))
 
@@ -272,6 +273,23 @@ def test_anonymous_pull_of_a_public_repository() -> None:
     tags = run(gate, lambda: ops.list_tags(REGISTRY, "alice/app"))
     assert tags == ["1"]
     assert gate.token_requests[-1].headers.get("Authorization") is None
+
+
+def test_a_login_asked_for_without_credentials_says_none_were_found() -> None:
+    gate = TokenGate({"alice": ALICE})
+
+    def anonymous_refused(request: Request) -> Response:
+        if request.url.startswith(REALM) and "Authorization" not in request.headers:
+            return Response(status=401, body=b'{"details":"login required"}')
+        return gate.handle(request)
+
+    driver = PureDriver(anonymous_refused, files=FILES)
+    with pytest.raises(Unauthorized) as caught:
+        driver.run(with_auth(push_flow(), Authenticator(ENDPOINT)))
+    assert str(caught.value) == (
+        "no credentials found for registry.test:5000: the token server at "
+        "https://auth.test/token asks for a login (HTTP 401)"
+    )
 
 
 def test_identity_token_uses_the_oauth_post_flow() -> None:
@@ -330,6 +348,20 @@ def test_basic_auth_with_a_wrong_password() -> None:
         driver.run(with_auth(push_flow(), auth))
     assert len(gate.seen) == 2
     assert "wrong" not in str(caught.value)
+
+
+@pytest.mark.parametrize("flow", [push_flow, lambda: ops.list_tags(REGISTRY, "alice/app")])
+def test_basic_auth_without_credentials_says_none_were_found(
+    flow: Callable[[], Flow[object]],
+) -> None:
+    gate = BasicGate()
+    driver = PureDriver(gate.handle, files=FILES)
+    with pytest.raises(Unauthorized) as caught:
+        driver.run(with_auth(flow(), Authenticator(ENDPOINT)))
+    assert "no credentials found for registry.test:5000: " in str(caught.value)
+    assert "asks for a login (HTTP 401)" in str(caught.value)
+    assert "refused" not in str(caught.value)
+    assert gate.seen == [None]  # nothing to try again with
 
 
 def test_no_credentials_to_another_origin() -> None:

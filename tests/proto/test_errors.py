@@ -142,6 +142,40 @@ def test_plain_text_body_is_shown() -> None:
     assert str(error) == "HTTP 404: 404 page not found"
 
 
+NGINX_404 = (
+    b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+WELCOME = (
+    b"<!DOCTYPE html>\n<!-- a site -->\n<html lang=en>\n<head><meta charset=utf-8></head>\n"
+    b"<body>\n\n  <p>Welcome &amp; hello</p>\n" + b"<p>more</p>\n" * 5000 + b"</body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (NGINX_404, "an HTML page (404 Not Found): is this the URL of a registry?"),
+        (WELCOME, "an HTML page (Welcome & hello): is this the URL of a registry?"),
+        (b"<html><body></body></html>", "an HTML page: is this the URL of a registry?"),
+        (b"\n\n  first   line  \nsecond line\n", "first line"),
+        (b"y" * 500, "y" * 117 + "..."),
+    ],
+)
+def test_a_body_that_is_no_registry_error_is_one_short_line(body: bytes, shown: str) -> None:
+    error = error_from_response(404, body, context="getting manifest app:1")
+    assert str(error) == f"getting manifest app:1: HTTP 404: {shown}"
+
+
+def test_plain_http_to_an_https_registry_says_which_url() -> None:
+    body = b"Client sent an HTTP request to an HTTPS server.\n"
+    error = error_from_response(400, body, url="http://127.0.0.1:5000/v2/app/tags/list")
+    assert str(error) == (
+        "HTTP 400: Client sent an HTTP request to an HTTPS server. Use https://127.0.0.1:5000"
+    )
+
+
 def test_context_prefixes_the_message() -> None:
     error = error_from_response(
         404, _body({"code": "BLOB_UNKNOWN", "message": "blob unknown"}), context="checking blob x"

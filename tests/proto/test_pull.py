@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry_proto import DigestMismatch, RemoteProtocolError, Request, Response
+from registry_proto import (
+    BlobDownloaded,
+    DigestMismatch,
+    ManifestPulled,
+    RemoteProtocolError,
+    Request,
+    Response,
+    TransferStarted,
+)
 from registry_proto import operations as ops
 from registry_proto._archive import read_archive
 from registry_proto._manifest import OCI_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST
@@ -188,3 +196,18 @@ def test_a_blob_size_no_int64_holds_is_refused(size: int) -> None:
     with pytest.raises(RemoteProtocolError, match="size"):
         driver.run(ops.pull_image(REGISTRY, "app", "1", OUT))
     assert driver.files == {OUT: b"mine"}
+
+
+def test_a_pull_reports_its_progress() -> None:
+    _, driver, digest = pushed()
+    driver.events.clear()
+    driver.run(ops.pull_image(REGISTRY, "app", "1", OUT, max_concurrency=1))
+    events = driver.events
+    start = events[0]
+    assert isinstance(start, TransferStarted)
+    assert (start.what, start.repository, start.total_blobs) == ("pull", "app", 3)
+    downloaded = [e for e in events if isinstance(e, BlobDownloaded)]
+    assert {e.digest for e in downloaded[1:]} == {sha256(LAYERS[0]), sha256(LAYERS[1])}
+    assert sum(e.size for e in downloaded) == start.total_bytes  # a layer listed twice counts once
+    assert events[-1] == ManifestPulled("app", "1", digest, OUT)
+    assert len(events) == 5

@@ -1,6 +1,6 @@
-"""The wire lower bound for a pull: download every byte and check it, with httpx and nothing else.
+"""The Python floor for a pull: download every byte and check it, with httpx and nothing else.
 
-Usage: ``python benchmarks/raw_httpx_pull.py REGISTRY_URL REPOSITORY TAG DEST``
+Usage: ``python benchmarks/contenders/raw_httpx_pull.py REGISTRY_URL REPOSITORY TAG DEST``
 
 It ``GET``s the image manifest (an OCI or Docker schema 2 image manifest, not an index), lays
 out an OCI image layout tar at ``DEST`` (``oci-layout``, ``index.json``, the manifest, then the
