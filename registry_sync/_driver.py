@@ -203,10 +203,11 @@ class SyncDriver:
         group = run.child()
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry")
-        futures: list[Future[Any]] = [
-            pool.submit(self._run, child, group) for child in effect.flows
-        ]
+        futures: list[Future[Any]] = []
         try:
+            # Submitted inside the `try`: an interrupt while threads start stops them too.
+            for child in effect.flows:
+                futures.append(pool.submit(self._run, child, group))
             wait(futures, return_when=FIRST_EXCEPTION)
             # After a failure: no child is started any more, and the running ones finish the
             # request they are sending, then stop (at once if that takes too long).
