@@ -39,6 +39,12 @@ from registry_io.public import (
     ClientOptions as ClientOptions,
 )
 from registry_io.public import (
+    ConnectFailure as ConnectFailure,
+)
+from registry_io.public import (
+    DeadlineExceeded as DeadlineExceeded,
+)
+from registry_io.public import (
     DeletesDisabled as DeletesDisabled,
 )
 from registry_io.public import (
@@ -100,6 +106,9 @@ from registry_io.public import (
 )
 from registry_io.public import (
     ScopeDenied as ScopeDenied,
+)
+from registry_io.public import (
+    TimedOut as TimedOut,
 )
 from registry_io.public import (
     TooManyRequests as TooManyRequests,

@@ -73,7 +73,11 @@ class AsyncRegistryClient(ClientOperations):
         driver = self._driver
         if call.progress is not None:
             driver = AsyncDriver(self._http, on_event=call.progress)
-        return await driver.run(self._core.prepared(call))
+        return await driver.run(
+            self._core.prepared(call),
+            cleanup=self._core.cleanup(call),
+            deadline=self._core.settings.deadline,
+        )
 
     def bind(
         self, definition: Callable[Concatenate[ClientCore, P], Call[T]]
@@ -82,8 +86,7 @@ class AsyncRegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            self._core.refuse_client_options(kwargs)
-            return await self.execute(definition(self._core, *args, **kwargs))
+            return await self.execute(self._core.call(definition, args, kwargs))
 
         return method
 
@@ -94,8 +97,7 @@ class AsyncRegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[str]:
-            self._core.refuse_client_options(kwargs)
-            pages = definition(self._core, *args, **kwargs)
+            pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:
                 for name in await self.execute(call):
                     yield name

@@ -1,21 +1,33 @@
 """The async driver: performs a flow's effects with anyio and `httpx.AsyncClient`.
 
 The same code runs under asyncio and trio. `Parallel` children run in a task group behind a
-capacity limiter; when one fails, the task group cancels the others. Cancellation is never
-thrown into a flow: the flow is closed, and its `finally` blocks run.
+capacity limiter; when one fails, the others finish the request they are sending and stop
+(a body cut off in the middle leaves an upload session distribution cannot cancel), or are
+cancelled after `FAILURE_GRACE`. Cancellation is never thrown into a flow: the flow is
+closed, and its `finally` blocks run. A call's deadline is a cancel scope around it.
+
+Blocking work (files, hashing) runs on worker threads, and a worker never outlives the task
+that started it (`_in_worker`): a cancelled task tells its worker to stop and waits for it, so
+that the run's cleanup never races its own workers, and nothing they open or create is left.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
-from registry_io.files import CHUNK_SIZE, SinkWriter, read_range, remove_quietly
-from registry_io.local_effects import perform_local
-from registry_io.logs import report
+from registry_io.deadline import exceeded
+from registry_io.files import CHUNK_SIZE, SinkWriter, read_range
+from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
+from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import (
     Answer,
@@ -28,14 +40,16 @@ from registry_io.transport import (
 from registry_proto import (
     BytesBody,
     Effect,
-    Emit,
     FileSlice,
     Flow,
     Parallel,
     Request,
     Response,
+    ResponseTooLarge,
     Sleep,
     TarReadError,
+    TransportFailure,
+    send_cleanups,
 )
 
 if TYPE_CHECKING:
@@ -58,81 +72,134 @@ class AsyncDriver:
         self._client = client
         self._on_event = on_event
 
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged.
+    async def run(
+        self,
+        flow: Flow[T],
+        *,
+        cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups,
+        deadline: float | None = None,
+    ) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
+        seconds, the flow is cancelled once they have passed, with `DeadlineExceeded`.
 
-        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        Temporary files the flow asked for (decompressed archives) are removed at the end, and
+        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
+        makes of them (the clients' authenticates them).
         """
-        temporary: list[str] = []
+        leftovers = Leftovers()
         try:
-            return await self._run(flow, temporary)
+            if deadline is None:
+                return await self._run(flow, leftovers, StopFlag())
+            with anyio.move_on_after(deadline) as scope:
+                return await self._run(flow, leftovers, StopFlag())
+            assert scope.cancelled_caught
+            raise exceeded(deadline)
         finally:
-            remove_quietly(temporary)
+            undo = leftovers.end()
+            if undo:
+                await self._undo(cleanup(undo))
 
-    async def _run(self, flow: Flow[T], temporary: list[str]) -> T:
+    async def _undo(self, flow: Flow[None]) -> None:
+        """Run a cleanup flow, shielded from a cancellation under way, for `CLEANUP_SECONDS`
+        at most; a failure of its own is ignored (it is best effort, and must not hide the
+        run's)."""
+        with anyio.move_on_after(CLEANUP_SECONDS, shield=True), contextlib.suppress(Exception):
+            await self._run(flow, Leftovers(), StopFlag())
+
+    async def _run(self, flow: Flow[T], leftovers: Leftovers, stop: StopFlag) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(await self._perform(effect, temporary))
+                    stepper.answer(await self._perform(effect, leftovers, stop))
                 except Exception as exc:  # thrown into the flow; cancellation is not
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    async def _perform(self, effect: Effect, temporary: list[str]) -> Any:
+    async def _perform(self, effect: Effect, leftovers: Leftovers, stop: StopFlag) -> Any:
+        if isinstance(effect, BOOKKEEPING):
+            keep_books(effect, leftovers, self._on_event)
+            return None
+        stop.check()  # a sibling failed: no further step is taken
         if isinstance(effect, Request):
+            # A cancelled run starts no request: not a byte of it may reach the registry.
+            await anyio.lowlevel.checkpoint_if_cancelled()
             return await self._send(effect)
         if isinstance(effect, Parallel):
-            return await self._parallel(effect, temporary)
+            return await self._parallel(effect, leftovers, stop)
         if isinstance(effect, Sleep):
             await anyio.sleep(effect.seconds)
             return None
-        if isinstance(effect, Emit):
-            report(effect.event, self._on_event)
-            return None
         # What is left touches only local files: blocking work, for a worker thread.
-        return await anyio.to_thread.run_sync(perform_local, effect, temporary)
+        return await _in_worker(functools.partial(perform_local, effect, leftovers))
 
     async def _send(self, request: Request) -> Response:
         def stream(body: FileSlice | BytesBody) -> AsyncIterator[bytes]:
             chunks = _aiter_once(body.data) if isinstance(body, BytesBody) else _aiter_slice(body)
             return self._counted(request, chunks)
 
-        with exchange(request) as sent:
-            response = await self._client.send(outgoing(self._client, request, stream), stream=True)
-            try:
-                answer = sent.answer(response)
-                if answer.sink is not None:
-                    writer = await anyio.to_thread.run_sync(SinkWriter, answer.sink)
-                    progress = download_progress(self._on_event, request, answer.sink)
-                    try:
-                        await _stream_into(response.aiter_bytes(), writer, progress)
-                    finally:
-                        digest = await anyio.to_thread.run_sync(writer.close)
-                    return answer.written(writer, digest)
-                if answer.keep_body:
-                    await _read_into(answer, response)
-                return answer.response()
-            finally:
-                await response.aclose()
+        writer: SinkWriter | None = None
+        try:
+            with exchange(request) as sent:
+                built = outgoing(self._client, request, stream)
+                response = await self._client.send(built, stream=True)
+                try:
+                    answer = sent.answer(response)
+                    if (sink := answer.sink) is not None:
+                        writer = opened = await _in_worker(
+                            _call(SinkWriter, sink), discard=SinkWriter.close
+                        )
+                        progress = download_progress(self._on_event, request, sink)
+                        try:
+                            await _stream_into(response.aiter_bytes(), opened, progress)
+                        finally:
+                            # Closed even when cancelled: the file must not stay open (the
+                            # partial archive is deleted, but an open handle keeps its space).
+                            with anyio.CancelScope(shield=True):
+                                digest = await _in_worker(_call(opened.close))
+                        return answer.written(opened, digest)
+                    if answer.keep_body:
+                        await _read_into(answer, response)
+                    return answer.response()
+                finally:
+                    await response.aclose()
+        except TransportFailure as exc:
+            # What is already in the sink, so that a flow can resume after it.
+            exc.received = exc.received or (writer.written if writer is not None else 0)
+            raise
 
-    async def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
+    async def _parallel(self, effect: Parallel, leftovers: Leftovers, stop: StopFlag) -> list[Any]:
+        """The children's results in order; after one fails, the others finish the request
+        they are sending (for `FAILURE_GRACE` at most, then they are cancelled) and stop, and
+        an `ExceptionGroup` of the failures is raised."""
         results: list[Any] = [None] * len(effect.flows)
+        failures: list[Exception] = []
         limiter = anyio.CapacityLimiter(effect.limit)
+        group = stop.child()
 
-        async def run_child(index: int, child: Flow[Any]) -> None:
+        async def run_child(index: int, child: Flow[Any], scope: anyio.CancelScope) -> None:
             async with limiter:
-                results[index] = await self._run(child, temporary)
+                try:
+                    results[index] = await self._run(child, leftovers, group)
+                except Stopped:
+                    pass
+                except Exception as exc:
+                    failures.append(exc)
+                    group.set()
+                    scope.deadline = min(scope.deadline, anyio.current_time() + FAILURE_GRACE)
 
         try:
-            async with anyio.create_task_group() as group:
+            async with anyio.create_task_group() as tasks:
                 for index, child in enumerate(effect.flows):
-                    group.start_soon(run_child, index, child)
+                    tasks.start_soon(run_child, index, child, tasks.cancel_scope)
         finally:
             for child in effect.flows:
                 child.close()  # children that never started still hold a generator
+        if failures:
+            raise ExceptionGroup("parallel registry operations failed", failures)
+        stop.check()  # the children stopped because this run was told to
         return results
 
     def _counted(self, request: Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -149,13 +216,22 @@ async def _counting(
 
 
 async def _read_into(answer: Answer, response: httpx.Response) -> None:
-    """Read the body into `answer`, closing the reader at once when `answer` refuses more."""
-    chunks = response.aiter_bytes()
-    try:
-        async for chunk in chunks:
-            answer.add(chunk)
-    finally:
-        await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+    """Read the body into `answer`, stopping at once when `answer` refuses more.
+
+    Stopped by cancelling the read: the cancellation ends httpx's own nested readers from
+    the inside, where closing the outer one would leave the inner ones to the garbage
+    collector (which trio reports).
+    """
+    refused: ResponseTooLarge | None = None
+    with anyio.CancelScope() as reading:
+        async for chunk in response.aiter_bytes():
+            try:
+                answer.add(chunk)
+            except ResponseTooLarge as exc:
+                refused = refused or exc
+                reading.cancel()
+    if refused is not None:
+        raise refused
 
 
 async def _stream_into(
@@ -166,14 +242,16 @@ async def _stream_into(
     Network reads are gathered, uncopied, into batches of about a MiB; up to two batches wait
     while one is written and hashed, so the network and the disk work at the same time and
     the event loop only hands pieces on. Each batch written is counted for `progress` here, on
-    the event loop, never in the worker thread.
+    the event loop, never in the worker thread. When the network breaks, what arrived before
+    is still written, so that a resumed download need not fetch it again.
     """
     send, receive = anyio.create_memory_object_stream[list[bytes]](2)
+    broken: Exception | None = None
 
     async def write_all() -> None:
         async with receive:
             async for batch in receive:
-                await anyio.to_thread.run_sync(_write_batch, writer, batch)
+                await _in_worker(_call(_write_batch, writer, batch))
                 if progress is not None:
                     for piece in batch:
                         progress.add(piece)
@@ -184,12 +262,15 @@ async def _stream_into(
             async with send:
                 batch: list[bytes] = []
                 size = 0
-                async for chunk in chunks:
-                    batch.append(chunk)
-                    size += len(chunk)
-                    if size >= CHUNK_SIZE:
-                        await send.send(batch)
-                        batch, size = [], 0
+                try:
+                    async for chunk in chunks:
+                        batch.append(chunk)
+                        size += len(chunk)
+                        if size >= CHUNK_SIZE:
+                            await send.send(batch)
+                            batch, size = [], 0
+                except Exception as exc:  # raised once the writer is done
+                    broken = exc
                 if batch:
                     await send.send(batch)
     except ExceptionGroup as failures:
@@ -199,6 +280,8 @@ async def _stream_into(
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    if broken is not None:
+        raise broken
 
 
 def _write_batch(writer: SinkWriter, batch: list[bytes]) -> None:
@@ -215,11 +298,47 @@ async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
     """The bytes of `body`, read in a worker thread chunk by chunk."""
     offset, remaining = body.offset, body.length
     while remaining:
-        chunk = await anyio.to_thread.run_sync(
-            read_range, body.path, offset, min(CHUNK_SIZE, remaining)
-        )
+        length = min(CHUNK_SIZE, remaining)
+        chunk = await _in_worker(_call(read_range, body.path, offset, length))
         if not chunk:
             raise TarReadError(f"{body.path} ended early: it changed while being read")
         offset += len(chunk)
         remaining -= len(chunk)
         yield chunk
+
+
+async def _in_worker(
+    work: Callable[[StopFlag], T], *, discard: Callable[[T], object] | None = None
+) -> T:
+    """`work(stop)` on a worker thread that never outlives the task that started it.
+
+    Cancelled, by anyio or natively by asyncio (which pierces anyio's shields), the task sets
+    `stop` (long work checks it between chunks), waits for the worker to finish, shielded, and
+    hands what the worker made too late to `discard`; only then does the cancellation go on.
+    """
+    stop = StopFlag()
+    finished = threading.Event()
+    made: list[T] = []
+
+    def run() -> T:
+        try:
+            made.append(result := work(stop))
+            return result
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        if not finished.is_set():
+            stop.set(now=True)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(finished.wait)
+            if made and discard is not None:
+                discard(made[0])
+        raise
+
+
+def _call(function: Callable[..., T], *args: Any) -> Callable[[StopFlag], T]:
+    """`function(*args)` as work for `_in_worker`: short work, with no use for the flag."""
+    return lambda _stop: function(*args)

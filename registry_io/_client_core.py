@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, Unpack, cast
 
 from registry_proto import (
-    Authenticator,
     Flow,
     ProgressEvent,
     RegistryEndpoint,
+    Request,
     ValidationError,
+    send_cleanups,
     with_auth,
     with_retries,
 )
@@ -32,6 +33,7 @@ from registry_proto import operations as ops
 from registry_proto.flows import ApiVersion, ImageInfo, Paginator, PullResult, PushResult, PushState
 from registry_proto.operations import PushArgs, PushContext
 
+from ._arguments import check_arguments
 from ._host import host_platform
 from ._settings import (
     Authenticators,
@@ -41,9 +43,10 @@ from ._settings import (
     split_options,
 )
 
-__all__ = ["Call", "ClientCore", "Pages", "Plan", "public_signature"]
+__all__ = ["Call", "ClientCore", "Pages", "public_signature"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 Listener = Callable[[Any], object]
 
 
@@ -70,20 +73,36 @@ class Pages:
         return None if page is None else Call(page, (self._registry_url,))
 
 
-Plan = Callable[..., Any]
-
-
 def _push_args(options: PushCallOptions) -> tuple[PushArgs, Listener | None]:
     """A push's own options and its listener; the client options were taken already (by the
     module-level function that opened the client)."""
     args = dict(options)
-    progress = cast("Listener | None", args.pop("progress", None))
-    return cast(PushArgs, args), progress
+    return cast(PushArgs, args), _listener(args.pop("progress", None))
 
 
-def public_signature(plan: Plan) -> inspect.Signature:
-    """`plan`'s signature without its `self`, as a module-level function shows it."""
-    signature = inspect.signature(plan)
+def _listener(progress: object) -> Listener | None:
+    """The `progress=` callable, checked before anything is sent."""
+    if progress is not None and not callable(progress):
+        raise ValidationError(
+            f"progress must be a callable taking push events, or None, not {progress!r}"
+        )
+    return progress
+
+
+def _variadic(definition: Callable[..., Any]) -> tuple[str, ...]:
+    """The keywords a definition's `**options` take besides the client options (which only
+    module-level functions accept, and take out first): a push's own."""
+    for parameter in inspect.signature(definition).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD and "PushCallOptions" in str(
+            parameter.annotation
+        ):
+            return tuple(PushArgs.__annotations__)
+    return ()
+
+
+def public_signature(definition: Callable[..., Any]) -> inspect.Signature:
+    """`definition`'s signature without its `self`, as a module-level function shows it."""
+    signature = inspect.signature(definition)
     parameters = list(signature.parameters.values())[1:]
     return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
@@ -92,6 +111,7 @@ class ClientCore:
     """What a client holds across calls, and the definition of each of its operations."""
 
     def __init__(self, **options: Unpack[ClientOptions]) -> None:
+        check_arguments(Settings.from_options, (), dict(options))
         self.settings = Settings.from_options(**options)
         self._push_state = PushState()
         self._authenticators = Authenticators()
@@ -103,13 +123,18 @@ class ClientCore:
         """`(client options, the operation's own)` of a module-level call's keywords."""
         return split_options(kwargs)
 
-    @staticmethod
-    def refuse_client_options(kwargs: dict[str, Any]) -> None:
-        """A client's methods take no client options: those go to its constructor."""
+    def call(
+        self, definition: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """`definition`'s `Call` (or `Pages`) for a client method's arguments, which must fit
+        it: client options go to the client's constructor, and an unknown keyword, a missing
+        or an extra argument is a `ValidationError`."""
         given, _ = split_options(kwargs)
         if given:
             names = ", ".join(sorted(given))
             raise ValidationError(f"{names}: pass client options to the client, not to a call")
+        check_arguments(definition, (self, *args), kwargs, keywords=_variadic(definition))
+        return definition(self, *args, **kwargs)
 
     def missing_credentials(self, call: Call[Any]) -> list[RegistryEndpoint]:
         """The registries of `call` whose credentials have not been looked up yet."""
@@ -127,15 +152,20 @@ class ClientCore:
 
         Retries wrap authentication, so a retried request is authorised afresh.
         """
-        flow = call.flow
-        for url in dict.fromkeys(call.registries):
+        flow = self._authenticated(call.flow, call.registries)
+        return with_retries(flow, self.settings.retry) if call.retried else flow
+
+    def cleanup(self, call: Call[Any]) -> Callable[[list[Request]], Flow[None]]:
+        """How a run of `call` sends what it left to undo (`Cleanup`: open upload sessions):
+        authenticated as the call's own requests are, never retried."""
+        return lambda requests: self._authenticated(send_cleanups(requests), call.registries)
+
+    def _authenticated(self, flow: Flow[T], registries: tuple[str, ...]) -> Flow[T]:
+        for url in dict.fromkeys(registries):
             authenticator = self._authenticators.get(RegistryEndpoint.parse(url))
             assert authenticator is not None, "missing_credentials() first"
             flow = with_auth(flow, authenticator)
-        return with_retries(flow, self.settings.retry) if call.retried else flow
-
-    def authenticator(self, registry_url: str) -> Authenticator | None:
-        return self._authenticators.get(RegistryEndpoint.parse(registry_url))
+        return flow
 
     def _push_context(self) -> PushContext:
         return {
@@ -333,4 +363,4 @@ class ClientCore:
             state=self._push_state,
         )
         registries = (destination_registry_url, source_registry_url)
-        return Call(flow, registries, progress)
+        return Call(flow, registries, _listener(progress))

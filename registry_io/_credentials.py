@@ -106,6 +106,8 @@ def _from_helper(name: str, server: str) -> Credentials:
         raise ValidationError(
             f"the docker config names {program}, which is not installed"
         ) from None
+    except (OSError, ValueError) as exc:  # not executable; a NUL in the name
+        raise ValidationError(f"cannot run {program!r}: {exc}") from None
     except subprocess.TimeoutExpired:
         raise ValidationError(f"{program} did not answer in {_HELPER_TIMEOUT} s") from None
     if result.returncode != 0:
@@ -116,8 +118,10 @@ def _from_helper(name: str, server: str) -> Credentials:
         raise ValidationError(f"{program} failed (exit status {result.returncode})")
     try:
         answer = json.loads(result.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationError(f"{program} answered with something other than JSON") from None
+    if not isinstance(answer, dict):
+        raise ValidationError(f"{program} answered with something other than a JSON object")
     username, secret = answer.get("Username"), answer.get("Secret")
     if not isinstance(secret, str) or not secret:
         return Credentials()

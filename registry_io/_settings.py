@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Mapping
@@ -39,13 +40,16 @@ __all__ = [
 ]
 
 USER_AGENT = f"registry-api-v2-client/{__version__}"
+# A day: longer is surely a mistake (and beyond what the system's timers take, a crash).
+_MAX_TIMEOUT = 86400.0
 
 
 def default_timeout() -> httpx.Timeout:
-    """Connecting should be quick; a single read or write may wait on a busy registry."""
+    """Connecting should be quick. A registry that sends or takes nothing for a minute has
+    stalled: the call fails then (a stall is not retried), not after twenty minutes of tries."""
     import httpx
 
-    return httpx.Timeout(300.0, connect=30.0)
+    return httpx.Timeout(60.0, connect=15.0)
 
 
 PathLike = str | os.PathLike[str]
@@ -62,13 +66,19 @@ class ClientOptions(TypedDict, total=False):
     - `verify`: True (system CAs), False (no verification), a CA bundle path, or an
       `ssl.SSLContext`; `client_cert`: a PEM file holding certificate and key, or a
       `(certificate, key)` pair, for registries that want mutual TLS;
-    - `timeout`: seconds, or an `httpx.Timeout`; `max_concurrency`: blobs pushed at once;
+    - `timeout`: seconds, or an `httpx.Timeout`: how long to wait for a connection, and for
+      any single read or write (default 15 s to connect, 60 s otherwise);
+    - `deadline`: seconds that each call (a push, a pull, a listing, one page of an `iter_`
+      listing) may take in all, or None (the default) for no limit;
+    - `max_concurrency`: blobs pushed at once;
     - `retries`: how many times a transient failure (connection, 429, 502-504) of a request
-      that can safely be repeated is retried, with backoff (default 3; 0 turns it off).
+      that can safely be repeated is retried, with backoff (default 3; 0 turns it off, and
+      with it the wait of up to 30 s for a registry restarting in the middle of a call).
     """
 
     max_concurrency: int
     timeout: float | httpx.Timeout
+    deadline: float | None
     verify: bool | PathLike | ssl.SSLContext
     client_cert: PathLike | tuple[PathLike, PathLike] | None
     username: str | None
@@ -90,17 +100,28 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return client, rest
 
 
-def _ssl_context(
-    verify: bool | PathLike | ssl.SSLContext,
-    client_cert: PathLike | tuple[PathLike, PathLike] | None,
-) -> ssl.SSLContext | bool:
+def _client_cert(value: object) -> tuple[str, str | None] | None:
+    """`(certificate, key)` files of `client_cert` (the key in the certificate's file: None)."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValidationError("client_cert must be a path, or a (certificate, key) pair")
+        return ops.validate_path(value[0], "client_cert"), ops.validate_path(
+            value[1], "client_cert"
+        )
+    return ops.validate_path(value, "client_cert"), None
+
+
+def _ssl_context(verify: object, client_cert: object) -> ssl.SSLContext | bool:
     import ssl
 
+    cert = _client_cert(client_cert)
     if isinstance(verify, ssl.SSLContext):
-        if client_cert is not None:
+        if cert is not None:
             raise ValidationError("pass client_cert inside the SSLContext given as verify")
         return verify
-    if isinstance(verify, bool) and client_cert is None:
+    if isinstance(verify, bool) and cert is None:
         return verify
     if isinstance(verify, bool):
         context = ssl.create_default_context()
@@ -109,17 +130,14 @@ def _ssl_context(
             context.verify_mode = ssl.CERT_NONE
     elif isinstance(verify, str | os.PathLike):
         try:
-            context = ssl.create_default_context(cafile=os.fspath(verify))
+            context = ssl.create_default_context(cafile=ops.validate_path(verify, "verify"))
         except (OSError, ssl.SSLError) as exc:
             raise ValidationError(f"cannot load the CA bundle {verify}: {exc}") from None
     else:
         raise ValidationError("verify must be a bool, a CA bundle path or an ssl.SSLContext")
-    if client_cert is not None:
-        certificate, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+    if cert is not None:
         try:
-            context.load_cert_chain(
-                os.fspath(certificate), os.fspath(key) if key is not None else None
-            )
+            context.load_cert_chain(*cert)
         except (OSError, ssl.SSLError) as exc:
             raise ValidationError(f"cannot load the client certificate: {exc}") from None
     return context
@@ -130,7 +148,8 @@ class Settings:
     """Validated client options."""
 
     max_concurrency: int
-    timeout: float | httpx.Timeout
+    timeout: httpx.Timeout
+    deadline: float | None
     tls: ssl.SSLContext | bool
     credentials: Credentials | None
     per_registry: Mapping[str, Credentials]
@@ -143,6 +162,7 @@ class Settings:
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         timeout: float | httpx.Timeout | None = None,
+        deadline: float | None = None,
         verify: bool | PathLike | ssl.SSLContext = True,
         client_cert: PathLike | tuple[PathLike, PathLike] | None = None,
         username: str | None = None,
@@ -169,7 +189,7 @@ class Settings:
         elif docker_config is False:
             config = None
         elif isinstance(docker_config, str | os.PathLike):
-            config = Path(docker_config)
+            config = Path(ops.validate_path(docker_config, "docker_config"))
         else:
             raise ValidationError("docker_config must be True, False or a path")
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
@@ -179,7 +199,8 @@ class Settings:
             per_registry=per_registry,
             retry=RetryPolicy(attempts=retries + 1, jitter=random.random),
             max_concurrency=ops.validate_concurrency(max_concurrency),
-            timeout=default_timeout() if timeout is None else timeout,
+            timeout=default_timeout() if timeout is None else _timeout(timeout),
+            deadline=None if deadline is None else _seconds(deadline, "deadline"),
             tls=_ssl_context(verify, client_cert),
             credentials=explicit,
             docker_config=config,
@@ -210,6 +231,30 @@ class Settings:
         if self.docker_config is None:
             return Credentials()
         return docker_credentials(endpoint, self.docker_config)
+
+
+def _seconds(value: object, name: str) -> float:
+    """A positive, finite number of seconds, at most a day."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{name} must be a number of seconds")
+    if not (math.isfinite(value) and 0 < value <= _MAX_TIMEOUT):
+        raise ValidationError(
+            f"{name} must be a positive number of seconds, at most {_MAX_TIMEOUT}"
+        )
+    return float(value)
+
+
+def _timeout(value: object) -> httpx.Timeout:
+    """The `timeout` option: seconds for everything, or an `httpx.Timeout` whose parts are
+    each None (no limit) or a positive number of seconds."""
+    import httpx
+
+    if not isinstance(value, httpx.Timeout):
+        return httpx.Timeout(_seconds(value, "timeout"))
+    for part in (value.connect, value.read, value.write, value.pool):
+        if part is not None:
+            _seconds(part, "each part of timeout")
+    return value
 
 
 def _per_registry(given: Mapping[str, tuple[str, str]]) -> dict[str, Credentials]:

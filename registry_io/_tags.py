@@ -9,7 +9,9 @@ from typing import TypeVar
 from registry_proto import Flow, TransportFailure
 from registry_proto import operations as ops
 
-from .files import remove_quietly
+from ._arguments import checked
+from .interrupts import StopFlag
+from .leftovers import Leftovers
 from .local_effects import LOCAL_EFFECTS, perform_local
 from .stepping import Stepper
 
@@ -18,11 +20,13 @@ __all__ = ["extract_original_tags", "get_primary_tag", "run_locally"]
 T = TypeVar("T")
 
 
+@checked
 def extract_original_tags(tar_path: str | os.PathLike[str]) -> list[str]:
     """Every tag recorded in the archive, exactly as recorded (empty when untagged)."""
     return run_locally(ops.extract_original_tags(tar_path))
 
 
+@checked
 def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
     """`(repository, tag)` of the first tag recorded in the archive, registry host removed."""
     return run_locally(ops.get_primary_tag(tar_path))
@@ -31,7 +35,7 @@ def get_primary_tag(tar_path: str | os.PathLike[str]) -> tuple[str, str]:
 def run_locally(flow: Flow[T]) -> T:
     """Drive a flow that reads only local files, on the calling thread (a compressed archive
     is decompressed to a temporary file, removed when the flow ends)."""
-    temporary: list[str] = []
+    leftovers = Leftovers()
     stepper = Stepper(flow)
     try:
         while (effect := stepper.next_effect()) is not None:
@@ -39,10 +43,10 @@ def run_locally(flow: Flow[T]) -> T:
                 stepper.fail(TransportFailure(f"{effect!r} needs a registry client"))
                 continue
             try:
-                stepper.answer(perform_local(effect, temporary))
+                stepper.answer(perform_local(effect, leftovers, StopFlag()))
             except Exception as exc:  # thrown into the flow, which decides
                 stepper.fail(exc)
         return stepper.result
     finally:
         stepper.close()
-        remove_quietly(temporary)
+        leftovers.end()

@@ -9,10 +9,9 @@ import hashlib
 import io
 import lzma
 import os
-import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from registry_proto import (
@@ -23,6 +22,8 @@ from registry_proto import (
     TarReadError,
     TransportFailure,
 )
+
+from .interrupts import StopFlag
 
 __all__ = [
     "CHUNK_SIZE",
@@ -73,23 +74,38 @@ def iter_body(body: FileSlice | BytesBody) -> Iterator[bytes]:
     return iter((body.data,)) if isinstance(body, BytesBody) else iter_slice(body)
 
 
-def spool_decompressed(path: str, codec: str, directory: str | None = None) -> str:
+def spool_decompressed(
+    path: str,
+    codec: str,
+    *,
+    created: Callable[[str], object] | None = None,
+    stop: StopFlag | None = None,
+    directory: str | None = None,
+) -> str:
     """Decompress `path` into a new temporary file and return its path.
 
-    The caller owns the file and removes it. A failure leaves no file behind.
+    `created` learns the file's path before any work starts, so that whoever removes it knows
+    it even if this is abandoned. `stop` is checked between chunks: once it is set at once,
+    the work stops (`Stopped`). The caller owns the file and removes it; a failure leaves no
+    file behind.
     """
     fd, target = tempfile.mkstemp(prefix="registry-archive-", suffix=".tar", dir=directory)
+    if created is not None:
+        created(target)
     try:
         with open(fd, "wb") as out, _open_decompressing(path, codec) as source:
-            shutil.copyfileobj(source, out, CHUNK_SIZE)
+            while chunk := source.read(CHUNK_SIZE):
+                if stop is not None:
+                    stop.check_now()
+                out.write(chunk)
     except TarReadError:
-        os.unlink(target)
+        remove_quietly([target])
         raise
     except Exception as exc:  # each codec has its own error types (zlib, lzma, zstandard)
-        os.unlink(target)
+        remove_quietly([target])
         raise TarReadError(f"cannot decompress {path} ({codec}): {exc}") from exc
     except BaseException:
-        os.unlink(target)
+        remove_quietly([target])
         raise
     return target
 
@@ -195,7 +211,7 @@ class SinkWriter:
     def __init__(self, sink: FileSink) -> None:
         self._sink = sink
         self.written = 0
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.new(sink.algorithm)
         try:
             self._file = open(sink.path, "r+b")  # noqa: SIM115 - closed by close()
             self._file.seek(sink.offset)
@@ -217,6 +233,6 @@ class SinkWriter:
             ) from exc
 
     def close(self) -> str:
-        """Close the file; return the hex sha256 of what was written."""
+        """Close the file; return the digest (`algorithm:hex`) of what was written."""
         self._file.close()
-        return self._hash.hexdigest()
+        return f"{self._sink.algorithm}:{self._hash.hexdigest()}"

@@ -26,6 +26,7 @@ from registry_proto import (
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
 )
 
@@ -60,9 +61,10 @@ def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
     stream: Callable[[FileSlice | BytesBody], Iterator[bytes] | AsyncIterator[bytes]],
+    timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
     """The httpx request for `request`, a file slice's bytes or a large body coming from
-    `stream`.
+    `stream`, with the client's timeouts unless `timeout` is given.
 
     httpx keeps each response in a reference cycle, with its request and so the request's
     content, until the garbage collector runs, which a transfer of a few large objects seldom
@@ -80,7 +82,11 @@ def outgoing(
     else:
         content = stream(body)
     return client.build_request(
-        request.method, request.url, headers=list(request.headers), content=content
+        request.method,
+        request.url,
+        headers=list(request.headers),
+        content=content,
+        timeout=timeout if timeout is not None else client.timeout,
     )
 
 
@@ -124,7 +130,7 @@ class Answer:
             headers=self._headers,
             received_at=self.received_at,
             written=writer.written,
-            written_sha256=digest,
+            written_digest=digest,
         )
 
 
@@ -235,9 +241,12 @@ _PLAIN_HTTP_REASONS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE"}
 def map_transport_errors(request: Request) -> Iterator[None]:
     """Translate the HTTP stack's failures into the core's `TransportFailure`, in one place.
 
-    TLS failures (an untrusted certificate, a refused client certificate) and connections that
-    cannot be made are `ConnectFailure`s: trying again would meet the same refusal. A TLS
-    handshake answered in plain HTTP says which URL to use instead.
+    TLS failures (an untrusted certificate, a refused client certificate), connections that
+    cannot be made and URLs that cannot be sent (a host the resolver refuses; the core lets
+    none through that it knows to be invalid) are `ConnectFailure`s: trying again would meet
+    the same refusal. A TLS handshake answered in plain HTTP says which URL to use instead. A
+    read, write or wait for a pooled connection that ran out of time is `TimedOut`. Each
+    failure says when it happened, on the clock of `Response.received_at`.
     """
     import ssl
 
@@ -245,17 +254,27 @@ def map_transport_errors(request: Request) -> Iterator[None]:
 
     try:
         yield
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ConnectFailure(f"{request!r}: cannot be sent: {exc}") from exc
     except (httpx.TransportError, ssl.SSLError, OSError) as exc:
         tls = _find(exc, ssl.SSLError)
-        kind = ConnectFailure if tls is not None or _connect_error(exc) else TransportFailure
+        kind: type[TransportFailure] = TransportFailure
+        if tls is not None or _connect_error(exc):
+            kind = ConnectFailure
+        elif isinstance(exc, httpx.TimeoutException):
+            kind = TimedOut
         reason = _describe(tls or exc)
         if tls is not None and getattr(tls, "reason", None) in _PLAIN_HTTP_REASONS:
             host = urlsplit(request.url).netloc.rpartition("@")[2]
             raise kind(
                 f"{request!r}: TLS handshake failed: is this a plain-HTTP registry? "
-                f"use http://{host} ({reason})"
+                f"use http://{host} ({reason})",
+                failed_at=time.monotonic(),
             ) from exc
-        raise kind(f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}") from exc
+        raise kind(
+            f"{request!r}: {'TLS: ' if tls is not None else ''}{reason}",
+            failed_at=time.monotonic(),
+        ) from exc
 
 
 def _find(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:

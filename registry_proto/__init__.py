@@ -15,6 +15,7 @@ The public operations are in `registry_proto.operations`, whole conversations in
 from ._archive import ArchiveImage, ArchiveTags, ImageArchive, read_archive, read_archive_tags
 from ._auth import Authenticator, Credentials, with_auth
 from ._effects import (
+    Cleanup,
     Decompress,
     Effect,
     Emit,
@@ -29,6 +30,7 @@ from ._effects import (
     WriteFile,
     http,
     parallel,
+    send_cleanups,
 )
 from ._errors import (
     ArchiveWriteError,
@@ -36,6 +38,7 @@ from ._errors import (
     BlobUploadInvalid,
     BlobUploadUnknown,
     ConnectFailure,
+    DeadlineExceeded,
     DeletesDisabled,
     Denied,
     DigestInvalid,
@@ -56,6 +59,7 @@ from ._errors import (
     ServerError,
     SizeInvalid,
     TarReadError,
+    TimedOut,
     TooManyRequests,
     TransportFailure,
     Unauthorized,
@@ -104,8 +108,10 @@ __all__ = [
     "BlobUploaded",
     "Body",
     "BytesBody",
+    "Cleanup",
     "ConnectFailure",
     "Credentials",
+    "DeadlineExceeded",
     "Decompress",
     "DeletesDisabled",
     "Denied",
@@ -153,6 +159,7 @@ __all__ = [
     "Sleep",
     "TarReadError",
     "TempFile",
+    "TimedOut",
     "TooManyRequests",
     "TransferStarted",
     "TransportFailure",
@@ -167,6 +174,7 @@ __all__ = [
     "parse_reference",
     "read_archive",
     "read_archive_tags",
+    "send_cleanups",
     "validate_digest",
     "validate_reference",
     "with_auth",

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
@@ -19,15 +18,15 @@ from ._archive_members import (
     uncompressed_diff_id,
 )
 from ._archive_model import ArchiveEntry, ArchiveImage, LayerSource
-from ._effects import Flow, offload, read_file
-from ._errors import TarReadError, ValidationError
+from ._effects import Flow, read_file
+from ._errors import ValidationError
+from ._hashing import hash_slice
 from ._manifest import OCI_LAYER_GZIP, OCI_LAYER_ZSTD, Descriptor, sha256_digest
 from ._models import FileSlice
 from ._platform import Platform
 from ._reference import validate_digest
 from ._tar import BLOCK, TarIndex
 
-_HASH_READ = 1024 * 1024
 _BLOB_PATH = re.compile(r"blobs/(?P<alg>[a-z0-9]+)/(?P<hex>[a-zA-Z0-9=_-]+)")
 
 
@@ -206,15 +205,7 @@ def _layer_source(index: TarIndex, name: str, diff_id: str | None) -> Flow[Layer
 
 
 def _hash_slice(source: FileSlice) -> Flow[str]:
-    """The sha256 digest of a slice, read a MiB at a time and hashed off the event loop."""
-    hasher = hashlib.sha256()
-    done = 0
-    while done < source.length:
-        data = yield from read_file(
-            source.path, source.offset + done, min(_HASH_READ, source.length - done)
-        )
-        if not data:
-            raise TarReadError(f"{source.path}: truncated archive (a layer is cut short)")
-        yield from offload(hasher.update, data)
-        done += len(data)
-    return "sha256:" + hasher.hexdigest()
+    """The sha256 digest of a layer whose member name gives none."""
+    return hash_slice(
+        source, "sha256", cut_short=f"{source.path}: truncated archive (a layer is cut short)"
+    )

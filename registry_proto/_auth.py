@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from ._effects import Flow, emit, http
 from ._errors import RemoteProtocolError, TransportFailure, Unauthorized
 from ._events import notice
-from ._headers import Challenge, add_query, parse_www_authenticate
+from ._headers import Challenge, add_query, parse_www_authenticate, resolve_url
 from ._intercept import intercept
 from ._models import BytesBody, Headers, Request, Response, _redact_url
 from ._reference import RegistryEndpoint
@@ -90,7 +90,7 @@ def declare_scopes(endpoint: RegistryEndpoint, scopes: frozenset[str]) -> Flow[N
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)
     expires_at: float
 
 
@@ -328,14 +328,14 @@ class Authenticator:
         return "anonymously"
 
     def _check_realm(self, realm: str) -> None:
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(realm)
+        except ValueError:  # an unbalanced IPv6 bracket
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise RemoteProtocolError(f"the registry named an unusable token realm {realm!r}")
-        if parts.scheme == "http" and self.endpoint.scheme == "https" and self.credentials:
-            raise RemoteProtocolError(
-                f"refusing to send credentials to the plain-http token realm {realm!r} "
-                "of an https registry"
-            )
+        # Never from an https registry to a plain-http token server, credentials or not.
+        resolve_url(self.endpoint.base_url, realm, "token realm")
 
     def _token_get(self, realm: str, service: str, scopes: frozenset[str]) -> Flow[Response]:
         """`GET <realm>?service=&scope=...` (token.md): one `scope` parameter per scope."""

@@ -63,7 +63,9 @@ class LayerCompressor:
     one at a time.
     """
 
-    def __init__(self, codec: str, *, encoder: str | None = None) -> None:
+    def __init__(
+        self, codec: str, *, encoder: str | None = None, raw_algorithm: str = "sha256"
+    ) -> None:
         if codec == "gzip":
             stream = _gzip(encoder or gzip_encoder())
         elif codec == "zstd":
@@ -72,7 +74,8 @@ class LayerCompressor:
             raise ValidationError(f"unknown compression {codec!r}: use 'gzip' or 'zstd'")
         self._compress: Callable[[bytes], bytes] = stream.compress
         self._flush: Callable[[], bytes] = stream.flush
-        self._raw = hashlib.sha256()
+        # A diff_id may be a sha512 digest; the compressed blob is always named by its sha256.
+        self._raw = hashlib.new(raw_algorithm)
         self._out = hashlib.sha256()
 
     def feed(self, data: bytes) -> bytes:
@@ -90,7 +93,7 @@ class LayerCompressor:
 
     def raw_digest(self) -> str:
         """The digest of everything fed: the layer's diff_id, if it is intact."""
-        return "sha256:" + self._raw.hexdigest()
+        return f"{self._raw.name}:{self._raw.hexdigest()}"
 
     def digest(self) -> str:
         """The digest of all the output."""

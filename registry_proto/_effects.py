@@ -17,6 +17,7 @@ the helpers below with `yield from`, which keeps every result precisely typed un
 | `WriteFile`   | `None`, once `data` is written at `offset`                |
 | `MoveFile`    | `None`, once the file is renamed into place               |
 | `RemoveFile`  | `None`, once the file is gone (or was never there)        |
+| `Cleanup`     | `None`, once the request is kept (or withdrawn)           |
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar, cast
 
+from ._errors import RegistryProtoError
 from ._models import Request, Response
 
 __all__ = [
+    "Cleanup",
     "Decompress",
     "Effect",
     "Emit",
@@ -40,6 +43,8 @@ __all__ = [
     "Sleep",
     "TempFile",
     "WriteFile",
+    "cleanup_done",
+    "cleanup_later",
     "decompressed",
     "emit",
     "http",
@@ -48,6 +53,7 @@ __all__ = [
     "parallel",
     "read_file",
     "remove_file",
+    "send_cleanups",
     "sleep",
     "temp_file",
     "write_file",
@@ -158,6 +164,21 @@ class MoveFile:
     destination: str
 
 
+@dataclass(frozen=True, slots=True)
+class Cleanup:
+    """Keep `request` under `key`, to be sent when the outermost run ends; `request=None`
+    withdraws whatever `key` held.
+
+    It undoes a step that a flow can no longer undo itself once it is closed: an upload
+    session left open when a cancellation, or a sibling's failure, closes the flow (flows never
+    yield in `finally`). The driver sends what is left best effort, within a few seconds,
+    shielded from the cancellation, and ignores the answers.
+    """
+
+    key: str
+    request: Request | None
+
+
 Effect: TypeAlias = (
     Request
     | Sleep
@@ -170,6 +191,7 @@ Effect: TypeAlias = (
     | WriteFile
     | MoveFile
     | RemoveFile
+    | Cleanup
 )
 Flow: TypeAlias = Generator[Effect, Any, T]
 
@@ -227,6 +249,26 @@ def move_file(source: str, destination: str) -> Flow[None]:
 def remove_file(path: str) -> Flow[None]:
     """Delete `path` if it exists."""
     yield RemoveFile(path)
+
+
+def cleanup_later(key: str, request: Request) -> Flow[None]:
+    """Have `request` sent when the run ends, unless `cleanup_done(key)` comes first."""
+    yield Cleanup(key, request)
+
+
+def cleanup_done(key: str) -> Flow[None]:
+    """Nothing is left to undo under `key`."""
+    yield Cleanup(key, None)
+
+
+def send_cleanups(requests: Sequence[Request]) -> Flow[None]:
+    """Send what runs left to undo (`Cleanup`), each whatever became of the others; answers
+    and failures are ignored: an undo is best effort."""
+    for request in requests:
+        try:
+            yield from http(request)
+        except RegistryProtoError:
+            continue
 
 
 def parallel(flows: Sequence[Flow[T]], *, limit: int) -> Flow[list[T]]:

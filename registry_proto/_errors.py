@@ -8,6 +8,9 @@
     ├── RemoteProtocolError      the registry broke the protocol (202 without Location, ...)
     │   └── ResponseTooLarge     an answer over the size the request allows (never retried)
     └── TransportFailure         the connection failed (thrown into flows by the drivers)
+        ├── ConnectFailure       no connection could be made
+        └── TimedOut             nothing moved for the client's timeout (never retried)
+            └── DeadlineExceeded the call ran past its deadline (raised by the drivers)
 
 The contract: driving any flow with any sequence of responses ends in a result or one of these
 errors. Anything else escaping is a bug.
@@ -27,6 +30,7 @@ __all__ = [
     "BlobUploadInvalid",
     "BlobUploadUnknown",
     "ConnectFailure",
+    "DeadlineExceeded",
     "DeletesDisabled",
     "Denied",
     "DigestInvalid",
@@ -47,6 +51,7 @@ __all__ = [
     "ServerError",
     "SizeInvalid",
     "TarReadError",
+    "TimedOut",
     "TooManyRequests",
     "TransportFailure",
     "Unauthorized",
@@ -92,16 +97,39 @@ class TransportFailure(RegistryProtoError):
     """The request could not be completed: connection refused or reset, timeout, TLS failure.
 
     Drivers translate their HTTP library's exceptions into this one and throw it into the flow,
-    which may retry or recover.
+    which may retry or recover. They say when it failed (`failed_at`, a monotonic timestamp like
+    `Response.received_at`; None if unknown) and, for a request whose answer went into a
+    `FileSink`, how many bytes of it are already in place (`received`, from the sink's start);
+    the retry wrapper notes which request failed (`url`, without credentials).
     """
+
+    def __init__(
+        self, message: str = "", *, url: str = "", failed_at: float | None = None, received: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.failed_at = failed_at
+        self.received = received
 
 
 class ConnectFailure(TransportFailure):
     """No connection could be made at all (refused, unresolvable, timed out connecting).
 
-    Not retried: a registry that is not there answers the same a moment later, and saying so
-    at once is more useful.
+    A registry that has not answered yet in an operation is not asked again: one that is not
+    there answers the same a moment later, and saying so at once is more useful. One that
+    answered earlier is restarting, and is waited for a while (`RetryPolicy.outage`).
     """
+
+
+class TimedOut(TransportFailure):
+    """Nothing was sent or received for as long as the client's `timeout` allows: the registry
+    stalled. Not retried: a registry silent that long is not expected back sooner by asking
+    again, and failing within about one timeout is more useful."""
+
+
+class DeadlineExceeded(TimedOut):
+    """The call ran past its `deadline`. Raised by the drivers, which stop the call (as a
+    cancellation would: the flow is closed, never thrown into) and report this instead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,9 @@
 - upload `Range: 0-<end>` (distribution-spec "Pushing a blob in chunks");
 - `Location` resolution against the request URL (RFC 3986 §5) and adding query parameters
   to a Location that already has some (distribution's `_state` must survive untouched).
+
+Every URL a server sends goes through `resolve_url`, which refuses to leave https for plain
+http, whatever the case of the scheme (RFC 3986 §3.1: schemes are case-insensitive).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ._errors import RemoteProtocolError
+from ._reference import MAX_URL_LENGTH, usable_host
 
 __all__ = [
     "Challenge",
@@ -22,6 +26,7 @@ __all__ = [
     "parse_upload_range",
     "parse_www_authenticate",
     "resolve_location",
+    "resolve_url",
 ]
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -112,13 +117,7 @@ def parse_link_next(values: list[str] | str, base_url: str) -> str | None:
                     continue
                 rels = raw.strip().strip('"').lower().split()
                 if "next" in rels:
-                    target = str(match.group("url")).strip()
-                    try:
-                        return urljoin(base_url, target)
-                    except ValueError:  # e.g. an unbalanced IPv6 bracket
-                        raise RemoteProtocolError(
-                            f"the registry sent an unusable Link target: {target!r}"
-                        ) from None
+                    return resolve_url(base_url, str(match.group("url")), "Link target")
     return None
 
 
@@ -142,23 +141,42 @@ def parse_upload_range(value: str | None) -> tuple[int, int] | None:
     return start, end
 
 
+def resolve_url(base_url: str, target: str, what: str) -> str:
+    """`target`, a URL a server sent in answer to a request for `base_url`, made absolute.
+
+    Relative targets resolve against `base_url` (RFC 3986 §5). The result is an http(s) URL
+    with a lower-case scheme, and never plain http when `base_url` is https: a downgrade would
+    expose the request, and whatever it carries, to anyone on the path.
+    """
+    unusable = RemoteProtocolError(f"the registry sent an unusable {what}: {target[:200]!r}")
+    try:
+        resolved = urljoin(base_url, target.strip())
+        parts = urlsplit(resolved)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        raise unusable from None
+    if parts.scheme not in ("http", "https") or not usable_host(parts.hostname or ""):
+        raise unusable
+    if len(resolved) > MAX_URL_LENGTH or not resolved.isprintable() or " " in resolved:
+        raise unusable
+    if parts.scheme == "http" and urlsplit(base_url).scheme.lower() == "https":
+        # Only the host is shown: the rest may be a signed URL, good for anyone who reads it.
+        raise RemoteProtocolError(
+            f"refusing a {what} from https to http (to {parts.hostname or parts.netloc})"
+        )
+    return parts.scheme + resolved[len(parts.scheme) :]
+
+
 def resolve_location(request_url: str, location: str | None, *, what: str = "Location") -> str:
     """Resolve a `Location` header against the URL of the request that returned it.
 
     Registries answer with absolute URLs (distribution's default) or bare paths
-    (`http.relativeurls`); both are valid (RFC 9110 §10.2.2). Only http(s) targets are accepted.
+    (`http.relativeurls`); both are valid (RFC 9110 §10.2.2). Only http(s) targets are
+    accepted, and none that leaves https for http (`resolve_url`).
     """
     if not location or not location.strip():
         raise RemoteProtocolError(f"the registry sent no {what} header")
-    try:
-        resolved = urljoin(request_url, location.strip())
-        parts = urlsplit(resolved)
-        parts.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:  # an unbalanced IPv6 bracket, a bad port
-        raise RemoteProtocolError(f"the registry sent an unusable {what}: {location!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RemoteProtocolError(f"the registry sent an unusable {what}: {location!r}")
-    return resolved
+    return resolve_url(request_url, location, what)
 
 
 def add_query(url: str, params: list[tuple[str, str]]) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "UNCOMPRESSED_LAYERS",
     "Descriptor",
     "ImageManifest",
+    "digest_like",
     "sha256_digest",
 ]
 
@@ -56,8 +57,19 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
 
 
+# A descriptor's size is an int64 (image-spec descriptor.md, "Properties").
+MAX_SIZE = 2**63 - 1
+
+
 def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_like(data: bytes, digest: str) -> str:
+    """The digest of `data` by the algorithm `digest` names (sha256 or sha512, as every digest
+    that passed `validate_digest` does), to compare with it."""
+    algorithm = digest.partition(":")[0]
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +89,7 @@ class Descriptor:
         if not isinstance(raw, dict):
             raise ValueError("not a descriptor object")
         media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE:
             raise ValueError("no valid size")
         validate_digest(digest)  # a ValidationError is a ValueError
         assert isinstance(digest, str)

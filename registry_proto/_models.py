@@ -122,13 +122,15 @@ class FileSink:
 
     Only answers whose status is in `statuses` are written; any other is read into memory as
     usual (an error document, a redirect). The driver reports how many bytes it wrote and
-    their sha256 in the `Response`, and fails if more than `length` arrive.
+    their digest by `algorithm` (a hashlib name: sha256 or sha512) in the `Response`, and
+    fails if more than `length` arrive.
     """
 
     path: str
     offset: int
     length: int
     statuses: tuple[int, ...] = (200,)
+    algorithm: str = "sha256"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,7 +181,7 @@ class Response:
 
     `received_at` is a monotonic timestamp in seconds taken by the driver when the response
     headers arrived; the core never reads a clock itself. When the body went to a `FileSink`,
-    `written` counts its bytes and `written_sha256` is their digest (hex).
+    `written` counts its bytes and `written_digest` is their digest (`algorithm:hex`).
     """
 
     status: int
@@ -187,7 +189,7 @@ class Response:
     body: bytes = b""
     received_at: float = 0.0
     written: int = 0
-    written_sha256: str | None = None
+    written_digest: str | None = None
 
     def __repr__(self) -> str:
         return f"Response({self.status}, <{len(self.body)} bytes>)"
@@ -206,13 +208,18 @@ def _secret_param(name: str) -> bool:
 
 def _redact_url(url: str) -> str:
     """`url` as it may be shown anywhere: no `user:password@` part, and the values of secret
-    query parameters (tokens, signatures) replaced."""
+    query parameters (tokens, signatures) replaced.
+
+    Everything up to the last `@` goes: a password holding `/`, `?` or `#` does not parse as
+    one, yet must not show either.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
+    userinfo = ""
+    if "@" in rest:
+        userinfo, rest = "[redacted]@", rest.rpartition("@")[2]
     authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "[redacted]@" + authority.rpartition("@")[2]
     path, question, query = path.partition("?")
     if question:
         fields = []
@@ -220,4 +227,4 @@ def _redact_url(url: str) -> str:
             name, equals, _ = field_.partition("=")
             fields.append(f"{name}=[redacted]" if equals and _secret_param(name) else field_)
         query = "&".join(fields)
-    return f"{scheme}://{authority}{slash}{path}{question}{query}"
+    return f"{scheme}://{userinfo}{authority}{slash}{path}{question}{query}"

@@ -6,6 +6,7 @@ descriptor.md ("Digests"), and distribution/reference for docker-style reference
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -14,10 +15,12 @@ from ._errors import ValidationError
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "MAX_URL_LENGTH",
     "ImageReference",
     "RegistryEndpoint",
     "parse_reference",
     "split_recorded_tag",
+    "usable_host",
     "validate_digest",
     "validate_reference",
     "validate_repository",
@@ -32,9 +35,28 @@ _KNOWN_DIGEST_HEX = {"sha256": 64, "sha512": 128}
 # distribution/reference: host + "/" + path is at most 255 characters.
 _NAME_TOTAL_LENGTH_MAX = 255
 
+# A host name: labels of letters, digits and inner hyphens (RFC 1123 §2.1), as distribution's
+# reference grammar has them, at most 253 characters in all (RFC 1035 §2.3.4).
+_HOST_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_MAX_HOST_LENGTH = 253
+# Far more than any registry URL needs, far less than what HTTP stacks refuse.
+MAX_URL_LENGTH = 8192
+
 DEFAULT_DOMAIN = "docker.io"
 _DOCKER_HUB_API = "registry-1.docker.io"
 _DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})
+
+
+def usable_host(host: str) -> bool:
+    """Whether `host` (from `urlsplit(...).hostname`) is a host name or an IP address."""
+    if ":" in host:  # only an IPv6 literal has a colon here
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    labels = host.rstrip(".").split(".")
+    return len(host) <= _MAX_HOST_LENGTH and all(_HOST_LABEL_RE.fullmatch(x) for x in labels)
 
 
 def validate_repository(name: object) -> str:
@@ -66,11 +88,13 @@ def validate_tag(tag: object) -> str:
     return tag
 
 
-def validate_digest(digest: object) -> str:
+def validate_digest(digest: object, *, any_algorithm: bool = False) -> str:
     """Return `digest` if it is `algorithm:hex` with a well-formed encoding, else raise.
 
-    sha256 and sha512 must be exactly 64 and 128 lower-case hex digits (image-spec
-    descriptor.md, "Registered algorithms"); other algorithms are accepted as opaque.
+    The algorithm must be one the image-spec registers (descriptor.md, "Registered
+    algorithms"): sha256 or sha512, of exactly 64 or 128 lower-case hex digits. Content named by
+    any other digest could not be verified, so it is refused; `any_algorithm` accepts others as
+    opaque (as a registry's router does).
     """
     if not isinstance(digest, str):
         raise ValidationError(f"digest must be a string, not {type(digest).__name__}")
@@ -78,6 +102,11 @@ def validate_digest(digest: object) -> str:
         raise ValidationError(f"invalid digest {digest!r}: expected 'algorithm:encoded'")
     algorithm, _, encoded = digest.partition(":")
     size = _KNOWN_DIGEST_HEX.get(algorithm)
+    if size is None and not any_algorithm:
+        raise ValidationError(
+            f"unsupported digest {digest!r}: its algorithm {algorithm!r} is not sha256 or sha512, "
+            "the ones content can be verified with"
+        )
     if size is not None and not (len(encoded) == size and re.fullmatch(r"[a-f0-9]+", encoded)):
         raise ValidationError(
             f"invalid {algorithm} digest {digest!r}: expected {size} lower-case hex digits"
@@ -165,18 +194,28 @@ class RegistryEndpoint:
         if not isinstance(url, str) or not url.strip():
             raise ValidationError("registry URL must be a non-empty string")
         text = url.strip()
+        if "@" in text:
+            # Checked first and on the raw text, so that no message below ever shows a password
+            # (one holding `/`, `?` or `#` would not even parse as one).
+            raise ValidationError("registry URL must not carry credentials; pass them separately")
+        if len(text) > MAX_URL_LENGTH:
+            raise ValidationError(f"registry URL is longer than {MAX_URL_LENGTH} characters")
+        if not (text.isascii() and text.isprintable()) or " " in text:
+            raise ValidationError(
+                f"registry URL {text!r} holds a space, a control character or non-ASCII text"
+            )
         if "://" not in text:
             text = "https://" + text
         try:
             parts = urlsplit(text)
-        except ValueError as exc:  # an unbalanced IPv6 bracket; the URL may hold credentials
+        except ValueError as exc:  # an unbalanced IPv6 bracket
             raise ValidationError(f"registry URL is malformed: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise ValidationError(f"registry URL must use http or https, not {parts.scheme!r}")
         if not parts.hostname:
             raise ValidationError(f"registry URL {url!r} has no host")
-        if parts.username is not None or parts.password is not None:
-            raise ValidationError("registry URL must not carry credentials; pass them separately")
+        if not usable_host(parts.hostname):
+            raise ValidationError(f"registry URL {url!r} has an invalid host {parts.hostname!r}")
         if parts.query or parts.fragment:
             raise ValidationError(f"registry URL {url!r} must not have a query or fragment")
         try:

@@ -202,6 +202,12 @@ def index_tar(path: str) -> Flow[TarIndex]:
         header = yield from reader.read(offset, BLOCK)
         if len(header) == 0 and offset == 0:
             raise TarReadError(f"{path}: the file is empty")
+        described = long_name is not None or long_link is not None or bool(pax)
+        if described and (len(header) < BLOCK or header == bytes(BLOCK)):
+            # A long name or an extended header describes the member that follows: none does.
+            raise TarReadError(
+                f"{path}: truncated archive (ends before the member at byte {offset})"
+            )
         if len(header) < BLOCK:
             if header.strip(b"\0") or offset == 0:
                 raise TarReadError(
@@ -283,27 +289,46 @@ def _octal(value: int, width: int) -> bytes:
 
 
 def file_header(name: str, size: int, *, mode: int = 0o644, mtime: int = 0) -> bytes:
-    """A ustar header for a regular file (POSIX.1-1988 "ustar Interchange Format").
+    """The header blocks of a regular file (POSIX.1-2001 "pax Interchange Format").
 
-    Names up to 100 bytes go in the name field, longer ones are split at a `/` into the
-    155-byte prefix; anything longer still is refused.
+    Names up to 100 bytes go in ustar's name field, longer ones are split at a `/` into its
+    155-byte prefix; a name that fits neither way (a `blobs/sha512/<128 hex>` blob, say) is
+    written in a pax extended header (`path=`) before a ustar header holding its first 100
+    bytes, which readers replace by the extended one.
     """
     encoded = name.encode()
-    prefix = b""
-    if len(encoded) > 100:
-        cut = encoded.rfind(b"/", 0, 156)
-        if cut <= 0 or len(encoded) - cut - 1 > 100:
-            raise ValueError(f"archive member name too long for ustar: {name!r}")
-        prefix, encoded = encoded[:cut], encoded[cut + 1 :]
+    if len(encoded) <= 100:
+        return _ustar(encoded, b"", size, mode, mtime, b"0")
+    cut = encoded.rfind(b"/", 0, 156)
+    if cut > 0 and len(encoded) - cut - 1 <= 100:
+        return _ustar(encoded[cut + 1 :], encoded[:cut], size, mode, mtime, b"0")
+    records = _pax_record("path", encoded)
+    extended = _ustar(b"././@PaxHeader", b"", len(records), 0o644, mtime, b"x")
+    padded = records + bytes(padding(len(records)))
+    return extended + padded + _ustar(encoded[:100], b"", size, mode, mtime, b"0")
+
+
+def _pax_record(keyword: str, value: bytes) -> bytes:
+    """`<length> <keyword>=<value>\n`, where the length counts the whole record, itself
+    included (POSIX.1-2001 pax "extended header")."""
+    body = f" {keyword}=".encode() + value + b"\n"
+    length = len(body) + 1
+    while len(str(length).encode()) + len(body) != length:
+        length += 1
+    return str(length).encode() + body
+
+
+def _ustar(name: bytes, prefix: bytes, size: int, mode: int, mtime: int, kind: bytes) -> bytes:
+    """One ustar header block (POSIX.1-1988 "ustar Interchange Format")."""
     header = bytearray(BLOCK)
-    header[0 : len(encoded)] = encoded
+    header[0 : len(name)] = name
     header[100:108] = _octal(mode, 8)
     header[108:116] = _octal(0, 8)
     header[116:124] = _octal(0, 8)
     header[124:136] = _octal(size, 12)
     header[136:148] = _octal(mtime, 12)
     header[148:156] = b" " * 8
-    header[156:157] = b"0"
+    header[156:157] = kind
     header[257:263] = b"ustar\0"
     header[263:265] = b"00"
     header[345 : 345 + len(prefix)] = prefix

@@ -68,15 +68,17 @@ __all__ = [
     "repositories_pager",
     "tags_pager",
     "validate_concurrency",
+    "validate_path",
 ]
 
 
-def _path(value: object, what: str = "tar_path") -> str:
+def validate_path(value: object, what: str = "tar_path") -> str:
+    """`value` as a path: a str or os.PathLike naming a file, without NUL characters."""
     if isinstance(value, bytes) or not isinstance(value, str | os.PathLike):
         raise ValidationError(f"{what} must be a str or os.PathLike, not {type(value).__name__}")
     path = os.fspath(value)
-    if not isinstance(path, str) or not path:
-        raise ValidationError(f"{what} must be a non-empty path")
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise ValidationError(f"{what} must be a non-empty path without NUL characters")
     return path
 
 
@@ -190,7 +192,7 @@ def push_docker_tar(
     **args: Unpack[PushArgs],
 ) -> Flow[str]:
     """Push the image in an archive as `repository:tag`; the flow returns the manifest digest."""
-    path = _path(tar_path)
+    path = validate_path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
     repository = endpoint.repository(repository)
     validate_tag(tag)
@@ -217,7 +219,7 @@ def push_docker_tar_with_original_tags(
     **args: Unpack[PushArgs],
 ) -> Flow[str]:
     """Push under the archive's first recorded tag; the flow returns the manifest digest."""
-    path = _path(tar_path)
+    path = validate_path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
     plan = _plan(args, max_concurrency, host_platform)
     if plan.source is not None:
@@ -243,7 +245,7 @@ def push_docker_tar_with_all_original_tags(
     **args: Unpack[PushArgs],
 ) -> Flow[list[PushResult]]:
     """Push every tag recorded in the archive; the flow returns one result per tag."""
-    path = _path(tar_path)
+    path = validate_path(tar_path)
     endpoint = RegistryEndpoint.parse(registry_url)
     plan = _plan(args, max_concurrency, host_platform)
     if plan.source is not None:
@@ -258,7 +260,7 @@ def extract_original_tags(tar_path: str | os.PathLike[str]) -> Flow[list[str]]:
 
     Only what records tags is read (see `read_archive_tags`), not the images themselves.
     """
-    path = _path(tar_path)
+    path = validate_path(tar_path)
 
     def flow() -> Generator[Any, Any, list[str]]:
         tags = yield from read_archive_tags(path)
@@ -269,7 +271,7 @@ def extract_original_tags(tar_path: str | os.PathLike[str]) -> Flow[list[str]]:
 
 def get_primary_tag(tar_path: str | os.PathLike[str]) -> Flow[tuple[str, str]]:
     """`(repository, tag)` of the archive's first recorded tag, registry host removed."""
-    path = _path(tar_path)
+    path = validate_path(tar_path)
 
     def flow() -> Generator[Any, Any, tuple[str, str]]:
         tags = yield from read_archive_tags(path)
@@ -360,7 +362,7 @@ def pull_image(
     endpoint = RegistryEndpoint.parse(registry_url)
     repository = endpoint.repository(repository)
     validate_reference(reference)
-    path = _path(destination, "destination")
+    path = validate_path(destination, "destination")
     wanted = parse_platform(platform) if platform is not None else None
     return _pull_image(
         endpoint,

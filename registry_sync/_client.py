@@ -68,15 +68,18 @@ class RegistryClient(ClientOperations):
         driver = SyncDriver(
             self._http, max_workers=self._core.settings.max_concurrency, on_event=call.progress
         )
-        return driver.run(self._core.prepared(call))
+        return driver.run(
+            self._core.prepared(call),
+            cleanup=self._core.cleanup(call),
+            deadline=self._core.settings.deadline,
+        )
 
     def bind(self, definition: Callable[Concatenate[ClientCore, P], Call[T]]) -> Callable[P, T]:
         """The method running `definition`'s calls on this client."""
 
         @functools.wraps(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> T:
-            self._core.refuse_client_options(kwargs)
-            return self.execute(definition(self._core, *args, **kwargs))
+            return self.execute(self._core.call(definition, args, kwargs))
 
         return method
 
@@ -87,8 +90,7 @@ class RegistryClient(ClientOperations):
 
         @functools.wraps(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
-            self._core.refuse_client_options(kwargs)
-            pages = definition(self._core, *args, **kwargs)
+            pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:
                 yield from self.execute(call)
 

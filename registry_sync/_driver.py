@@ -1,31 +1,38 @@
 """The blocking driver: performs a flow's effects with `httpx.Client` and a thread pool.
 
 It holds no registry knowledge: it sends the requests it is given, reads files it is pointed
-at, and runs `Parallel` children on threads.
+at, and runs `Parallel` children on threads. A call with a deadline is checked against it
+between steps and while bytes move, since a blocked thread cannot be cancelled.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from registry_io.files import SinkWriter, iter_body, remove_quietly
-from registry_io.local_effects import perform_local
-from registry_io.logs import report
+from registry_io.deadline import Deadline, Expired, exceeded
+from registry_io.files import SinkWriter, iter_body
+from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
+from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import download_progress, exchange, outgoing, upload_progress
 from registry_proto import (
     BytesBody,
     Effect,
-    Emit,
     FileSlice,
     Flow,
     Parallel,
     Request,
     Response,
     Sleep,
+    TimedOut,
+    TransportFailure,
+    send_cleanups,
 )
 
 if TYPE_CHECKING:
@@ -35,13 +42,48 @@ __all__ = ["SyncDriver"]
 
 T = TypeVar("T")
 
+# How long an interrupted run waits for its running children to stop: they check between
+# chunks of a MiB, so only one stuck in a network wait takes longer, and is not waited for.
+_INTERRUPT_GRACE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One call being driven: its deadline, if any, what it leaves behind (temporary files,
+    open upload sessions), and the flag that tells this part of it to stop."""
+
+    deadline: Deadline | None
+    leftovers: Leftovers = field(default_factory=Leftovers)
+    stop: StopFlag = field(default_factory=StopFlag)
+
+    def check(self) -> None:
+        """Between steps: raise `Expired` past the deadline, `Stopped` once told to stop."""
+        if self.deadline is not None:
+            self.deadline.check()
+        self.stop.check()
+
+    def checked(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """`chunks`, stopping at the deadline (a registry trickling bytes never times out) or
+        once told to stop at once."""
+        for chunk in chunks:
+            if self.deadline is not None:
+                self.deadline.check()
+            self.stop.check_now()
+            yield chunk
+
+    def child(self) -> _Run:
+        """This run, for a part of it that is told to stop on its own (a `Parallel` group)."""
+        return dataclasses.replace(self, stop=self.stop.child())
+
 
 class SyncDriver:
     """Runs flows to completion, blocking the calling thread.
 
-    `Parallel` children run on up to `max_workers` threads each; a thread cannot be
-    interrupted, so when one child fails the others still running are waited for, and the
-    ones not yet started are skipped.
+    `Parallel` children run on up to `max_workers` threads each. A thread cannot be
+    interrupted, so children are told to stop through a `StopFlag`: after one child fails, its
+    running siblings finish the request they are sending (for `FAILURE_GRACE` at most) and
+    stop, and the ones not yet started are skipped. An interrupt (Ctrl-C) in the waiting thread
+    stops them at once, between two chunks of a body, without waiting for anything queued.
     """
 
     def __init__(
@@ -55,92 +97,150 @@ class SyncDriver:
         self._max_workers = max_workers
         self._on_event = on_event
 
-    def run(self, flow: Flow[T]) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged.
+    def run(
+        self,
+        flow: Flow[T],
+        *,
+        cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups,
+        deadline: float | None = None,
+    ) -> T:
+        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
+        seconds, the flow is stopped once they have passed, with `DeadlineExceeded`.
 
-        Temporary files the flow asked for (decompressed archives) are removed at the end.
+        Temporary files the flow asked for (decompressed archives) are removed at the end, and
+        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
+        makes of them (the clients' authenticates them).
         """
-        temporary: list[str] = []
+        run = _Run(Deadline.after(deadline) if deadline is not None else None)
         try:
-            return self._run(flow, temporary)
+            return self._run(flow, run)
+        except Expired:
+            assert deadline is not None
+            raise exceeded(deadline) from None
         finally:
-            remove_quietly(temporary)
+            undo = run.leftovers.end()
+            if undo:
+                self._undo(cleanup(undo))
 
-    def _run(self, flow: Flow[T], temporary: list[str]) -> T:
+    def _undo(self, flow: Flow[None]) -> None:
+        """Run a cleanup flow within `CLEANUP_SECONDS`, its requests' timeouts capped at the
+        time left. A failure of its own is ignored (it is best effort, and must not hide the
+        run's); a second Ctrl-C still interrupts it."""
+        quick = SyncDriver(self._client, max_workers=1)
+        with contextlib.suppress(Exception, Stopped, Expired):
+            quick._run(flow, _Run(Deadline.after(CLEANUP_SECONDS)))
+
+    def _run(self, flow: Flow[T], run: _Run) -> T:
         stepper = Stepper(flow)
         try:
             while (effect := stepper.next_effect()) is not None:
                 try:
-                    stepper.answer(self._perform(effect, temporary))
+                    stepper.answer(self._perform(effect, run))
                 except Exception as exc:  # thrown into the flow, which decides
                     stepper.fail(exc)
             return stepper.result
         finally:
             stepper.close()
 
-    def _perform(self, effect: Effect, temporary: list[str]) -> Any:
+    def _perform(self, effect: Effect, run: _Run) -> Any:
+        if isinstance(effect, BOOKKEEPING):
+            keep_books(effect, run.leftovers, self._on_event)
+            return None
+        # Past the deadline or told to stop: no further step is taken, and the flow is closed,
+        # not told (`Expired` and `Stopped` are no `Exception`s).
+        run.check()
         if isinstance(effect, Request):
-            return self._send(effect)
+            return self._send(effect, run)
         if isinstance(effect, Parallel):
-            return self._parallel(effect, temporary)
+            return self._parallel(effect, run)
         if isinstance(effect, Sleep):
-            time.sleep(effect.seconds)
+            seconds = effect.seconds
+            if run.deadline is not None:
+                seconds = min(seconds, max(run.deadline.remaining(), 0.0))
+            run.stop.sleep(seconds)
+            run.check()
             return None
-        if isinstance(effect, Emit):
-            report(effect.event, self._on_event)
-            return None
-        return perform_local(effect, temporary)
+        return perform_local(effect, run.leftovers, run.stop)
 
-    def _send(self, request: Request) -> Response:
+    def _send(self, request: Request, run: _Run) -> Response:
         def stream(body: FileSlice | BytesBody) -> Iterator[bytes]:
-            return self._counted(request, iter_body(body))
+            return self._counted(request, run.checked(iter_body(body)))
 
-        with exchange(request) as sent:
-            response = self._client.send(outgoing(self._client, request, stream), stream=True)
-            try:
-                answer = sent.answer(response)
-                if answer.sink is not None:
-                    writer = SinkWriter(answer.sink)
-                    progress = download_progress(self._on_event, request, answer.sink)
-                    try:
-                        for chunk in response.iter_bytes():
-                            writer.write(chunk)
-                            if progress is not None:
-                                progress.add(chunk)
-                    finally:
-                        digest = writer.close()
-                    return answer.written(writer, digest)
-                if answer.keep_body:
-                    for chunk in response.iter_bytes():
-                        answer.add(chunk)
-                return answer.response()
-            finally:
-                response.close()
+        timeout = None if run.deadline is None else run.deadline.capped(self._client.timeout)
+        writer: SinkWriter | None = None
+        try:
+            with exchange(request) as sent:
+                built = outgoing(self._client, request, stream, timeout)
+                response = self._client.send(built, stream=True)
+                try:
+                    answer = sent.answer(response)
+                    if answer.sink is not None:
+                        writer = SinkWriter(answer.sink)
+                        progress = download_progress(self._on_event, request, answer.sink)
+                        try:
+                            for chunk in run.checked(response.iter_bytes()):
+                                writer.write(chunk)
+                                if progress is not None:
+                                    progress.add(chunk)
+                        finally:
+                            digest = writer.close()
+                        return answer.written(writer, digest)
+                    if answer.keep_body:
+                        for chunk in run.checked(response.iter_bytes()):
+                            answer.add(chunk)
+                    return answer.response()
+                finally:
+                    response.close()
+        except TransportFailure as exc:
+            if isinstance(exc, TimedOut) and run.deadline is not None:
+                run.deadline.check()  # a timeout cut short by the deadline is the deadline's
+            exc.received = exc.received or (writer.written if writer is not None else 0)
+            raise
 
     def _counted(self, request: Request, chunks: Iterator[bytes]) -> Iterator[bytes]:
         progress = upload_progress(self._on_event, request)
         return chunks if progress is None else _counting(chunks, progress.add)
 
-    def _parallel(self, effect: Parallel, temporary: list[str]) -> list[Any]:
+    def _parallel(self, effect: Parallel, run: _Run) -> list[Any]:
+        group = run.child()
         workers = max(1, min(effect.limit, len(effect.flows), self._max_workers))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry") as pool:
-            futures: list[Future[Any]] = [
-                pool.submit(self._run, child, temporary) for child in effect.flows
-            ]
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="registry")
+        futures: list[Future[Any]] = []
+        try:
+            # Submitted inside the `try`: an interrupt while threads start stops them too.
+            for child in effect.flows:
+                futures.append(pool.submit(self._run, child, group))
             wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                future.cancel()  # children not started yet are skipped after a failure
-            wait(futures)
+            # After a failure: no child is started any more, and the running ones finish the
+            # request they are sending, then stop (at once if that takes too long).
+            group.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            if wait(_started(futures), timeout=FAILURE_GRACE).not_done:
+                group.stop.set(now=True)
+        except BaseException:
+            # An interrupt (Ctrl-C) reached this thread: every child stops at once, and the
+            # running ones get a moment to, at their next chunk.
+            group.stop.set(now=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait(_started(futures), timeout=_INTERRUPT_GRACE)
+            raise
+        pool.shutdown(wait=True)
         errors: list[Exception] = []
-        for future in futures:
-            exc = None if future.cancelled() else future.exception()
+        for future in _started(futures):
+            exc = future.exception()
             if isinstance(exc, Exception):
                 errors.append(exc)
-            elif exc is not None:
+            elif exc is not None and not isinstance(exc, Stopped):
                 raise exc  # not an error to report but an interruption: let it through
         if errors:
             raise ExceptionGroup("parallel registry operations failed", errors)
+        run.check()  # children stopped because this run was told to stop
         return [future.result() for future in futures]
+
+
+def _started(futures: list[Future[Any]]) -> list[Future[Any]]:
+    """The futures that ran or run: one cancelled before it started never counts as done."""
+    return [future for future in futures if not future.cancelled()]
 
 
 def _counting(chunks: Iterator[bytes], sent: Callable[[bytes], None]) -> Iterator[bytes]:

@@ -133,7 +133,7 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         metavar="SECONDS",
         default=default(None),
         help="how long connecting, or one network read or write, may wait "
-        "(default 30 to connect, 300 for the rest)",
+        "(default 15 to connect, 60 for the rest)",
     )
     tls.add_argument(
         "--retries",

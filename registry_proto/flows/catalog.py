@@ -37,6 +37,8 @@ SMALLER_PAGE_SIZES: tuple[int | None, ...] = (100, None)
 # Pages in a row that bring nothing new before the walk is declared a loop. One is normal:
 # distribution links to a last, empty page when the count is a multiple of the page size.
 MAX_IDLE_PAGES = 3
+# The largest `n` registries take (docs/protocol.md §7.1).
+MAX_PAGE_SIZE = 1000
 
 
 class Paginator:
@@ -114,7 +116,11 @@ class Paginator:
 
 
 def _sized_url(url: str, page_size: int | None) -> str:
-    return add_query(url, [("n", str(page_size))]) if page_size is not None else url
+    if page_size is None:
+        return url
+    # Larger pages are refused (400) by ECR, and by distribution's catalog: ask for the most
+    # they take; the pages that follow bring the rest.
+    return add_query(url, [("n", str(min(page_size, MAX_PAGE_SIZE)))])
 
 
 def _pager(url: str, page_size: int | None, field: str, what: str) -> Paginator:

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 from .._auth import declare_scopes
 from .._effects import Flow, emit, parallel, remove_file, temp_file
+from .._errors import RegistryProtoError
 from .._events import BlobMounted, BlobSkipped, ManifestPushed, TransferStarted
 from .._manifest import Descriptor
 from .._models import FileSink, FileSlice
 from .._platform import Platform
 from .._reference import RegistryEndpoint
 from ._documents import image_blobs, is_index, json_object, pick_platform, platform_entries
-from .blobs import blob_exists, cancel_upload, download_blob
+from .blobs import blob_exists, download_blob
 from .manifests import FetchedManifest, get_manifest, put_manifest
-from .push import BlobUpload, PushOptions, PushState, push_blob
-from .upload import try_mount
+from .push import BlobUpload, PushOptions, PushState, upload_blob
+from .upload import abandon, try_mount
 
 __all__ = ["Location", "copy_image"]
 
@@ -103,32 +104,41 @@ def _copy_blob(
     options: PushOptions,
     state: PushState,
 ) -> Flow[None]:
+    """One `HEAD` skips what the destination has; within one registry a mount is tried; else
+    the blob goes through a temporary file: downloaded whole and checked, then uploaded
+    (through the session a declined mount opened, if any)."""
     target = destination.endpoint
-    if source.endpoint.base_url == target.base_url and source.repository != destination.repository:
-        if not (yield from blob_exists(target, destination.repository, blob.digest)):
-            mounted, session = yield from try_mount(
-                target, destination.repository, blob.digest, source.repository
-            )
-            if mounted:
-                yield from emit(BlobMounted(blob.digest, blob.size, source.repository))
-                return
-            if session is not None:  # the registry opened an upload instead; not needed
-                yield from cancel_upload(session.location)
-    elif source.endpoint.base_url == target.base_url:
-        # The same repository: it is all there already.
+    same_registry = source.endpoint.base_url == target.base_url
+    if same_registry and source.repository == destination.repository:
         yield from emit(BlobSkipped(blob.digest, blob.size))
-        return
-    # Through a temporary file: downloaded whole and checked, then pushed like any blob (a HEAD
-    # first skips what the destination has).
+        return  # it is all there already
     if (yield from blob_exists(target, destination.repository, blob.digest)):
         yield from emit(BlobSkipped(blob.digest, blob.size))
         return
+    session = None
+    if same_registry:
+        mounted, session = yield from try_mount(
+            target, destination.repository, blob.digest, source.repository
+        )
+        if mounted:
+            state.remember(target, blob.digest, destination.repository)
+            yield from emit(BlobMounted(blob.digest, blob.size, source.repository))
+            return
     spool = yield from temp_file("", ".blob")
-    yield from download_blob(
-        source.endpoint, source.repository, blob.digest, blob.size, FileSink(spool, 0, blob.size)
-    )
+    try:
+        yield from download_blob(
+            source.endpoint,
+            source.repository,
+            blob.digest,
+            blob.size,
+            FileSink(spool, 0, blob.size),
+        )
+    except RegistryProtoError:
+        if session is not None:  # the upload it opened will not happen
+            yield from abandon(session)
+        raise
     upload = BlobUpload(blob, FileSlice(spool, 0, blob.size))
-    yield from push_blob(target, destination.repository, upload, options, state)
+    yield from upload_blob(target, destination.repository, upload, options, state, session)
     yield from remove_file(spool)
 
 

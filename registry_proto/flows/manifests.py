@@ -12,10 +12,11 @@ from .._errors import (
     ManifestUnknown,
     RemoteProtocolError,
     Unsupported,
+    ValidationError,
 )
-from .._manifest import MANIFEST_ACCEPT, sha256_digest
-from .._models import BytesBody, Headers, Request
-from .._reference import RegistryEndpoint
+from .._manifest import MANIFEST_ACCEPT, digest_like, sha256_digest
+from .._models import BytesBody, Headers, Request, Response
+from .._reference import RegistryEndpoint, validate_digest
 from ._common import expect
 
 __all__ = ["FetchedManifest", "delete_manifest", "get_manifest", "put_manifest", "resolve_digest"]
@@ -76,15 +77,28 @@ def get_manifest(
     )
     response = yield from http(request)
     expect(response, request, 200, context=f"getting manifest {repository}:{reference}")
-    digest = sha256_digest(response.body)
-    announced = (response.headers.get("Docker-Content-Digest") or "").strip()
-    expected = reference if _is_digest(reference) else announced
-    if expected and expected != digest:
+    data = response.body
+    by_digest = _is_digest(reference)
+    expected = reference if by_digest else _announced(response, f"{repository}:{reference}")
+    if expected is not None and (actual := digest_like(data, expected)) != expected:
         raise DigestMismatch(
-            f"manifest {repository}:{reference} hashes to {digest}, not {expected}"
+            f"manifest {repository}:{reference} hashes to {actual}, not {expected}"
         )
+    digest = reference if by_digest else sha256_digest(data)
     media_type = _media_type(response.headers.get("Content-Type"))
-    return FetchedManifest(media_type=media_type, digest=digest, data=response.body)
+    return FetchedManifest(media_type=media_type, digest=digest, data=data)
+
+
+def _announced(response: Response, what: str) -> str | None:
+    """The `Docker-Content-Digest` the registry announced, if any; one of an algorithm that
+    cannot be verified (or no digest at all) is refused."""
+    announced = (response.headers.get("Docker-Content-Digest") or "").strip()
+    if not announced:
+        return None
+    try:
+        return validate_digest(announced)
+    except ValidationError as exc:
+        raise RemoteProtocolError(f"the registry announced {what} as {exc}") from None
 
 
 def resolve_digest(endpoint: RegistryEndpoint, repository: str, reference: str) -> Flow[str]:
@@ -114,7 +128,7 @@ def resolve_digest(endpoint: RegistryEndpoint, repository: str, reference: str) 
     expect(response, request, 200, context=f"resolving {repository}:{reference}")
     if _is_digest(reference):
         return reference
-    announced = (response.headers.get("Docker-Content-Digest") or "").strip()
+    announced = _announced(response, f"{repository}:{reference}")
     if announced:
         return announced
     return (yield from get_manifest(endpoint, repository, reference)).digest

@@ -9,7 +9,8 @@ archive again gives the same digest.
 Every member's size is known from the manifest before a byte is downloaded, so the tar is laid
 out first and each blob streams straight into its place in the file, all in parallel; nothing
 is held in memory. The file is written under a temporary name and renamed into place once
-complete, so a failed pull never leaves a partial archive behind.
+complete, so a failed pull never leaves a partial archive behind; every document is checked
+before that file is created, so the destination is only ever replaced by a complete archive.
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def pull_image(
         endpoint, repository, config_descriptor.digest, max_bytes=MAX_CONFIG_BYTES
     )
     yield from emit(BlobDownloaded(config_descriptor.digest, len(config)))
+    # Everything that can be checked is checked before the first byte is written: a pull that
+    # fails leaves the destination as it was.
+    pulled_platform = Platform.from_json(json_object(config, "image config"))
     tag = None if ":" in reference else reference
     members = _members(
         endpoint, repository, tag, manifest, media_type, config, config_descriptor, layers
@@ -123,7 +127,7 @@ def pull_image(
         repository=repository,
         reference=reference,
         digest=manifest.digest,
-        platform=Platform.from_json(json_object(config, "image config")),
+        platform=pulled_platform,
         size=offset + len(END_OF_ARCHIVE),
     )
 

@@ -10,6 +10,7 @@ of the same registry got from this client; anything else is uploaded (see `uploa
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .._auth import declare_scopes
@@ -34,12 +35,15 @@ from .._manifest import (
 from .._models import Body, BytesBody, FileSlice
 from .._reference import RegistryEndpoint
 from .._retry import resendable
-from .blobs import blob_exists, cancel_upload
+from .blobs import blob_exists
 from .manifests import put_manifest
 from .upload import (
     DEFAULT_CHUNK_SIZE,
+    RegistryLimits,
     Session,
+    abandon,
     compress_upload,
+    fallback_body,
     finish_upload,
     start_session,
     try_mount,
@@ -58,11 +62,14 @@ __all__ = [
     "push_blob",
     "push_image",
     "push_index",
+    "upload_blob",
 ]
 
 DEFAULT_MAX_CONCURRENCY = 6
 COMPRESSIONS = ("gzip", "zstd")
 _COMPRESSED_TYPES = {"gzip": OCI_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
+# How registries refuse a request body too large for them: 413, or 416 (GHCR).
+_TOO_LARGE = (413, 416)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +101,25 @@ class PushOptions:
 class PushState:
     """What a client has learnt while pushing, shared by all its pushes.
 
-    Which repository of which registry holds a blob (to mount it elsewhere), and what digest a
-    layer got when compressed (compression is deterministic). Plain dictionaries: a race
-    between threads costs at most a skipped mount or a repeated compression.
+    Which repository of which registry holds a blob (to mount it elsewhere), what digest a
+    layer got when compressed (compression is deterministic), and what each registry refused
+    (`RegistryLimits`). Plain dictionaries: a race between threads costs at most a skipped
+    mount, a repeated compression or a body refused once more.
     """
 
     holders: dict[tuple[str, str], str] = field(default_factory=dict)
     compressed: dict[tuple[str, str], Descriptor] = field(default_factory=dict)
+    limits: dict[str, RegistryLimits] = field(default_factory=dict)
+
+    def limits_of(self, endpoint: RegistryEndpoint) -> RegistryLimits:
+        return self.limits.get(endpoint.base_url, RegistryLimits())
+
+    def learn(self, endpoint: RegistryEndpoint, session: Session) -> None:
+        """Remember what an upload through `session` found out about the registry."""
+        known = self.limits_of(endpoint)
+        learnt = known.learnt(session)
+        if learnt != known:
+            self.limits[endpoint.base_url] = learnt
 
     def remember(self, endpoint: RegistryEndpoint, digest: str, repository: str) -> None:
         self.holders[(endpoint.base_url, digest)] = repository
@@ -182,6 +201,22 @@ def push_blob(
                 yield from emit(BlobMounted(target.digest, target.size, holder))
                 return target
 
+    return (yield from upload_blob(endpoint, repository, blob, options, state, session))
+
+
+def upload_blob(
+    endpoint: RegistryEndpoint,
+    repository: str,
+    blob: BlobUpload,
+    options: PushOptions,
+    state: PushState,
+    session: Session | None = None,
+) -> Flow[Descriptor]:
+    """Upload `blob`, known to be missing from `repository` (through `session`, the one a
+    declined mount opened, if any); return the descriptor of what the registry stored."""
+    source = blob.descriptor
+    codec = options.compression if blob.compressible else None
+
     def attempt(run: int) -> Flow[Descriptor]:
         # A declined mount's session serves the first run; a resend opens a new one.
         offered = session if run == 0 else None
@@ -204,21 +239,16 @@ def _send_whole(
 ) -> Flow[Descriptor]:
     """Send the blob through `session` (a new one when None): one run of its upload.
 
-    A session that failed is abandoned: it may hold part of the blob, or bytes that can never
-    match its digest.
+    A session that failed is abandoned, by whichever step last moved it: it may hold part of
+    the blob, or bytes that can never match its digest.
     """
     if session is None:
         session = yield from start_session(endpoint, repository, blob.descriptor.digest)
-    try:
-        return (yield from _transfer(endpoint, repository, session, blob, codec, options, state))
-    except RegistryProtoError:
-        yield from cancel_upload(session.location)
-        raise
+    return (yield from _transfer(endpoint, session, blob, codec, options, state))
 
 
 def _transfer(
     endpoint: RegistryEndpoint,
-    repository: str,
     session: Session,
     blob: BlobUpload,
     codec: str | None,
@@ -228,12 +258,15 @@ def _transfer(
     """Send the blob through `session`; return the descriptor of what the registry stored."""
     source = blob.descriptor
     what = f"blob {source.digest}"
+    session = state.limits_of(endpoint).session(session)
     if codec is None:
-        yield from _upload(endpoint, repository, session, blob, options, what)
+        session = yield from _upload(session, blob, options, what)
+        state.learn(endpoint, session)
         return source
     if not isinstance(blob.body, FileSlice) or blob.diff_id is None:
+        yield from abandon(session)
         raise ValidationError(f"{what} cannot be compressed: it is no layer of an archive")
-    digest, size = yield from compress_upload(
+    digest, size, session = yield from compress_upload(
         session,
         blob.body,
         blob.diff_id,
@@ -242,44 +275,54 @@ def _transfer(
         key=source.digest,
         what=f"layer {source.digest}",
     )
+    state.learn(endpoint, session)
     target = Descriptor(_COMPRESSED_TYPES[codec], digest, size)
     state.compressed[(source.digest, codec)] = target
     return target
 
 
-def _upload(
-    endpoint: RegistryEndpoint,
-    repository: str,
-    session: Session,
-    blob: BlobUpload,
-    options: PushOptions,
-    what: str,
-) -> Flow[None]:
+def _upload(session: Session, blob: BlobUpload, options: PushOptions, what: str) -> Flow[Session]:
+    """Send an uncompressed blob: whole, unless asked for chunks or known to be too large for
+    the registry; return the session as it ended."""
     digest, body = blob.descriptor.digest, blob.body
     if not isinstance(body, FileSlice | BytesBody):
+        yield from abandon(session)
         raise ValidationError(f"{what} has no content to upload")
-    if options.chunk_size is not None:
-        yield from upload_chunked(
-            session, digest, body, chunk_size=options.chunk_size, key=digest, what=what
-        )
-        return
-    try:
-        yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
-    except RegistryError as exc:
-        if exc.status != 413:
+    fits = session.max_body is None or body.length <= session.max_body
+    # A blob that fits in one chunk goes in one request all the same.
+    one_chunk = options.chunk_size is None or body.length <= session.chunk_size(options.chunk_size)
+    if session.chunks_refused or (one_chunk and fits):
+        try:
+            yield from finish_upload(session, digest, body, body.length, key=digest, what=what)
+            return session
+        except RegistryError as exc:
+            if exc.status not in _TOO_LARGE or session.chunks_refused:
+                yield from abandon(session)
+                raise
+            refusal = exc.status
+        except RegistryProtoError:
+            yield from abandon(session)
             raise
-        # Too large for one request here (some registries and proxies cap bodies): chunks.
+        # Too large for one request here: chunks, through the same session (the refusal came
+        # before any byte was taken). Proxies and most registries say so with 413, GHCR with
+        # 416 (docs/protocol.md §3.3).
+        session = dataclasses.replace(session, max_body=fallback_body(body.length))
         yield from notice(
             "push",
-            f"the registry refused {what} in one request (HTTP 413): sending it in chunks of "
-            f"{DEFAULT_CHUNK_SIZE} bytes",
+            f"the registry refused {what} in one request (HTTP {refusal}): sending it in "
+            f"chunks of at most {session.max_body} bytes",
             digest=digest,
         )
-        yield from cancel_upload(session.location)
-        session = yield from start_session(endpoint, repository, digest)
+    return (
         yield from upload_chunked(
-            session, digest, body, chunk_size=DEFAULT_CHUNK_SIZE, key=digest, what=what
+            session,
+            digest,
+            body,
+            chunk_size=options.chunk_size or DEFAULT_CHUNK_SIZE,
+            key=digest,
+            what=what,
         )
+    )
 
 
 def _push_scopes(

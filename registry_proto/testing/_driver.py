@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, assert_never
 
 from .._effects import (
+    Cleanup,
     Decompress,
     Effect,
     Emit,
@@ -20,10 +21,12 @@ from .._effects import (
     Sleep,
     TempFile,
     WriteFile,
+    send_cleanups,
 )
 from .._errors import ResponseTooLarge, TransportFailure
-from .._models import BytesBody, FileSink, FileSlice, Request, Response
+from .._models import BytesBody, FileSink, FileSlice, Request, Response, _redact_url
 from . import _files
+from ._faults import CutBody
 
 __all__ = ["Handler", "PureDriver", "RoundRobin", "Scheduler"]
 
@@ -45,10 +48,15 @@ class RoundRobin:
         return choice
 
 
-class _Task:
-    """A flow being driven: what to resume it with next, and its children while it waits."""
+class _Stopped(BaseException):
+    """A child told to stop (a sibling failed) reached its next step."""
 
-    __slots__ = ("error", "flow", "group", "result", "value")
+
+class _Task:
+    """A flow being driven: what to resume it with next, its children while it waits, and
+    whether it is to stop at its next step."""
+
+    __slots__ = ("error", "flow", "group", "result", "stopping", "value")
 
     def __init__(self, flow: Flow[Any]) -> None:
         self.flow = flow
@@ -56,6 +64,7 @@ class _Task:
         self.error: BaseException | None = None
         self.group: _Group | None = None
         self.result: Any = None
+        self.stopping = False
 
 
 class _Group:
@@ -76,19 +85,24 @@ class PureDriver:
 
     - `Request` goes to `handler` (usually `FakeRegistry.handle`). A `FileSlice` body is read
       from `files` first. Exceptions the handler raises (say `TransportFailure`) are thrown into
-      the flow, as the real drivers throw their translated transport errors. `received_at`
-      comes from a fake clock that advances `tick` per request and by every `Sleep`.
+      the flow, as the real drivers throw their translated transport errors, stamped with the
+      request's URL and the time (`failed_at`). A handler raising `_faults.CutBody` breaks
+      the connection part-way through an answer's body, after writing that part into the
+      request's `FileSink` (`received`). `received_at` comes from a fake clock that advances
+      `tick` per request and by every `Sleep`.
     - File effects work on `files`, a `{path: bytes}` mapping, and fail with the errors the
       real drivers raise for the same case (`TarReadError` for reading, `ArchiveWriteError`
       for writing). `Decompress` decompresses in memory into a new entry of the driver's own
       copy of `files`; temporary files not moved into place are gone once `run` returns.
     - `Offload` calls the function in place; `Sleep` adds to `sleeps` (and `slept`); `Emit`
-      appends to `events`.
+      appends to `events`. The requests of `Cleanup` effects still kept when `run` ends are
+      sent then, as the real drivers send them.
     - `Parallel` runs at most `limit` children at once, interleaved one effect at a time: at
       each step `scheduler(number_of_active_children)` picks which child goes next (default:
-      round-robin). Results come back in input order; when a child fails, the others are
-      closed and an `ExceptionGroup` of the failure is thrown into the parent, as the async
-      driver's task group does.
+      round-robin). Results come back in input order; when a child fails, the others that
+      started finish the step they are in (the answer to the request they sent), stop before
+      their next, and an `ExceptionGroup` of the failures is thrown into the parent, as with
+      the real drivers.
 
     `requests` logs every request as the flow yielded it; `max_active` is the largest number of
     `Parallel` children seen active at once.
@@ -105,6 +119,7 @@ class PureDriver:
         self.handler = handler
         self.files: dict[str, bytes] = dict(files or {})
         self._temporary: list[str] = []
+        self._undo: dict[str, Request] = {}
         self.scheduler: Scheduler = scheduler if scheduler is not None else RoundRobin()
         self.tick = tick
         self.clock = 0.0
@@ -131,6 +146,9 @@ class PureDriver:
             for path in self._temporary:  # as the real drivers do with unmoved temp files
                 self.files.pop(path, None)
             self._temporary.clear()
+            undo, self._undo = list(self._undo.values()), {}
+            if undo:  # sent as the real drivers send them: every one, failures ignored
+                self.run(send_cleanups(undo))
 
     def _step(self, task: _Task) -> bool:
         """Advance `task` by one effect; True once its flow has returned."""
@@ -154,6 +172,8 @@ class PureDriver:
         except StopIteration as stop:
             task.result = stop.value
             return True
+        if task.stopping and not isinstance(effect, Cleanup | Emit):
+            raise _Stopped
         if isinstance(effect, Parallel):
             task.group = _Group(effect)
             return False
@@ -179,8 +199,9 @@ class PureDriver:
         try:
             done = self._step(child)
         except Exception as exc:
+            failures = [exc, *self._finish_siblings(group, index)]
             self._close_group(group, index)
-            raise ExceptionGroup("parallel registry operations failed", [exc]) from None
+            raise ExceptionGroup("parallel registry operations failed", failures) from None
         except BaseException:
             self._close_group(group, index)
             raise
@@ -190,6 +211,24 @@ class PureDriver:
             if group.finished == len(group.children):
                 return [c.result for c in group.children]
         return None
+
+    def _finish_siblings(self, group: _Group, failed: int) -> list[Exception]:
+        """After a child failed, the others that started finish the step they are in and
+        stop, as with the real drivers; return their own failures meanwhile."""
+        failures: list[Exception] = []
+        for index in group.active:
+            if index == failed:
+                continue
+            child = group.children[index]
+            _mark_stopping(child)
+            try:
+                while not self._step(child):
+                    pass
+            except _Stopped:
+                continue
+            except Exception as exc:
+                failures.append(exc)
+        return failures
 
     def _close_group(self, group: _Group, failed: int) -> None:
         for index, child in enumerate(group.children):
@@ -232,6 +271,12 @@ class PureDriver:
         if isinstance(effect, MoveFile):
             _files.move(self.files, effect.source, effect.destination)
             return None
+        if isinstance(effect, Cleanup):
+            if effect.request is None:
+                self._undo.pop(effect.key, None)
+            else:
+                self._undo[effect.key] = effect.request
+            return None
         if isinstance(effect, Parallel):  # handled by `_step`; here only for exhaustiveness
             raise TypeError("Parallel is not a leaf effect")
         assert_never(effect)
@@ -242,8 +287,16 @@ class PureDriver:
         if isinstance(request.body, FileSlice):
             data = _files.read_slice(self.files, request.body)
             outgoing = dataclasses.replace(request, body=BytesBody(data))
-        response = self.handler(outgoing)
-        self.clock += self.tick
+        cut: int | None = None
+        try:
+            try:
+                response = self.handler(outgoing)
+            except CutBody as exc:
+                response, cut = exc.response, exc.after
+        except TransportFailure as exc:
+            raise self._stamped(exc, request) from None
+        finally:
+            self.clock += self.tick
         body = response.body
         sink = request.response_body
         if isinstance(sink, FileSink) and response.status in sink.statuses:
@@ -253,16 +306,38 @@ class PureDriver:
                 raise TransportFailure(
                     f"the answer is larger than the {sink.length} bytes expected"
                 )
+            if cut is not None:
+                _files.write_at(self.files, sink.path, sink.offset, body[:cut])
+                raise self._stamped(_cut_off(received=min(cut, len(body))), request)
             _files.write_at(self.files, sink.path, sink.offset, body)
             return dataclasses.replace(
                 response,
                 body=b"",
                 received_at=self.clock,
                 written=len(body),
-                written_sha256=hashlib.sha256(body).hexdigest(),
+                written_digest=f"{sink.algorithm}:{hashlib.new(sink.algorithm, body).hexdigest()}",
             )
+        if cut is not None:
+            raise self._stamped(_cut_off(received=0), request)
         if request.response_body == "discard":
             body = b""
         elif len(body) > request.max_response_bytes:
             raise ResponseTooLarge(f"response body larger than {request.max_response_bytes} bytes")
         return dataclasses.replace(response, body=body, received_at=self.clock)
+
+    def _stamped(self, failure: TransportFailure, request: Request) -> TransportFailure:
+        """`failure`, saying which request failed and when, as the real drivers do."""
+        failure.url = failure.url or _redact_url(request.url)
+        failure.failed_at = self.clock if failure.failed_at is None else failure.failed_at
+        return failure
+
+
+def _cut_off(*, received: int) -> TransportFailure:
+    return TransportFailure("connection reset in the middle of the body", received=received)
+
+
+def _mark_stopping(task: _Task) -> None:
+    task.stopping = True
+    if task.group is not None:
+        for child in task.group.children:
+            _mark_stopping(child)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .._models import Request, Response
 from ._answers import error
 
-__all__ = ["Faults"]
+__all__ = ["CutBody", "Faults"]
 
 # The error code a planned failure carries when none is given.
 _CODES = {
@@ -25,6 +25,16 @@ _CODES = {
     429: "TOOMANYREQUESTS",
     503: "UNAVAILABLE",
 }
+
+
+class CutBody(Exception):
+    """Raised by a handler of `PureDriver`: `response` starts coming back, and the connection
+    breaks after `after` bytes of its body (a `TransportFailure` in the flow)."""
+
+    def __init__(self, response: Response, after: int) -> None:
+        super().__init__(after)
+        self.response = response
+        self.after = after
 
 
 @dataclass

@@ -118,9 +118,10 @@ class FakeRegistry:
         """How many upload sessions are open (neither committed nor cancelled)."""
         return len(self._store.uploads)
 
-    def add_blob(self, repository: str, data: bytes) -> str:
-        """Store `data` as a blob of `repository`; return its digest."""
-        digest = sha256(data)
+    def add_blob(self, repository: str, data: bytes, digest: str | None = None) -> str:
+        """Store `data` as a blob of `repository` under `digest` (by default its sha256
+        digest; any other is taken as given, even one that does not match); return it."""
+        digest = digest if digest is not None else sha256(data)
         self._store.repo(repository).blobs[digest] = bytes(data)
         return digest
 

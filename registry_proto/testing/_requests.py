@@ -72,7 +72,7 @@ def check_name(name: str) -> None:
 
 def valid_digest(digest: str) -> bool:
     try:
-        validate_digest(digest)
+        validate_digest(digest, any_algorithm=True)
     except ValidationError:
         return False
     return True

@@ -6,6 +6,7 @@ access to the registry model (which is plain, single-threaded Python).
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
@@ -45,3 +46,11 @@ class MockRegistry:
         return httpx.Response(
             response.status, headers=list(response.headers.items), content=response.body
         )
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: the kernel gave it out, and it was closed again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

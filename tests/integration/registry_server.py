@@ -209,6 +209,23 @@ class RegistryServer:
             self.stop()
             raise
 
+    def pause(self) -> None:
+        """Stop the process as a restart would, keeping its port, its configuration (and with
+        it the secret that signs upload sessions) and its storage for `resume`."""
+        self._terminate()
+
+    def resume(self) -> None:
+        """Start the registry again after `pause`, on the same port, configuration and storage,
+        and wait until it answers."""
+        if self._process is not None or self._port is None:
+            raise RuntimeError("resume() needs a paused registry")
+        self._spawn(require_binary("docker-registry"))
+        try:
+            self._wait_ready()
+        except BaseException:
+            self._terminate()
+            raise
+
     def stop(self) -> None:
         """Stop the process (terminate, then kill) and delete the temporary directory."""
         self._terminate()
@@ -238,6 +255,9 @@ class RegistryServer:
         self._port = port
         document = self.config.render(port=port, storage_dir=self.storage_dir)
         self.config_path.write_text(yaml.safe_dump(document, sort_keys=False))
+        self._spawn(binary)
+
+    def _spawn(self, binary: str) -> None:
         self._log_file = self.log_path.open("ab")
         self._process = subprocess.Popen(
             [binary, "serve", str(self.config_path)],

@@ -16,6 +16,7 @@ from registry_proto import (
     ArchiveWriteError,
     DigestMismatch,
     ManifestUnknown,
+    RemoteProtocolError,
     TransportFailure,
     ValidationError,
 )
@@ -23,6 +24,7 @@ from tests.fixture_archives import fixture_path
 from tests.integration.adapters import ADAPTERS, call
 from tests.integration.images import verify_pushed_image
 from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
+from tests.integration.raw_upload import put_image
 from tests.integration.registry_server import RegistryServer
 
 SKOPEO = ["skopeo", "--insecure-policy"]
@@ -212,3 +214,90 @@ def test_pulled_archive_is_a_valid_tar(registry_server: RegistryServer, tmp_path
                 file = tar.extractfile(member)
                 assert file is not None
                 assert hashlib.sha256(file.read()).hexdigest() == os.path.basename(member.name)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_pull_that_fails_leaves_the_destination_alone(
+    adapter: str, registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    """An image config that is no JSON object is refused before the archive replaces anything."""
+    repository = f"pull/array-config-{adapter}"
+    put_image(registry_server.url, repository, "1", b"[]", [b"a layer"])
+    destination = tmp_path / "mine.tar"
+    destination.write_bytes(b"the user's own file")
+
+    with pytest.raises(RemoteProtocolError, match="image config"):
+        call(adapter, "pull_image", registry_server.url, repository, "1", destination)
+
+    assert destination.read_bytes() == b"the user's own file"
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.tar"]
+
+
+SHA512_CONFIG = json.dumps({"os": "linux", "architecture": "arm64", "rootfs": {}}).encode()
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_sha512_images_are_pulled_and_verified(
+    adapter: str, registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    """Blobs named by sha512 digests are verified and stored under their long names (pax)."""
+    repository = f"pull/sha512-{adapter}"
+    layer = b"a sha512 layer " * 1000
+    put_image(registry_server.url, repository, "1", SHA512_CONFIG, [layer], algorithm="sha512")
+    destination = tmp_path / "out.tar"
+
+    result = call(adapter, "pull_image", registry_server.url, repository, "1", destination)
+
+    assert str(result.platform) == "linux/arm64"
+    with tarfile.open(destination) as tar:
+        for data in (SHA512_CONFIG, layer):
+            name = "blobs/sha512/" + hashlib.sha512(data).hexdigest()
+            member = tar.extractfile(name)
+            assert member is not None
+            assert member.read() == data
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_a_sha512_blob_that_does_not_match_fails_the_pull(adapter: str, tmp_path: Path) -> None:
+    """A registry serving other bytes under a sha512 digest: nothing is written."""
+    layer = b"the real layer " * 500
+    config_digest = "sha512:" + hashlib.sha512(SHA512_CONFIG).hexdigest()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "x", "digest": config_digest, "size": len(SHA512_CONFIG)},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": "sha512:" + hashlib.sha512(layer).hexdigest(),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
+
+    def answer(request: RecordedRequest) -> Reply:
+        if request.path.endswith("/manifests/1"):
+            headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+            return Reply(200, manifest, headers)
+        if request.path.endswith(config_digest):
+            return Reply(200, SHA512_CONFIG)
+        return Reply(200, b"X" + layer[1:])
+
+    with LoopbackServer(answer) as server, pytest.raises(DigestMismatch, match="sha512"):
+        call(adapter, "pull_image", server.url, "evil/app", "1", tmp_path / "out.tar", retries=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_other_digest_algorithms_are_refused(
+    adapter: str, registry_server: RegistryServer, tmp_path: Path
+) -> None:
+    repository = f"pull/sha384-{adapter}"
+    put_image(registry_server.url, repository, "1", SHA512_CONFIG, [b"x"], algorithm="sha384")
+    with pytest.raises(RemoteProtocolError, match="'sha384' is not sha256 or sha512"):
+        call(adapter, "pull_image", registry_server.url, repository, "1", tmp_path / "out.tar")
+    with pytest.raises(RemoteProtocolError, match="'sha384' is not sha256 or sha512"):
+        call(adapter, "get_image_info", registry_server.url, repository, "1")
+    assert list(tmp_path.iterdir()) == []

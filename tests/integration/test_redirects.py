@@ -202,17 +202,18 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-@pytest.fixture
+@pytest.fixture(params=["http", "HTTP"])
 def tls_fake_registry(
-    ca: trustme.CA, storage: LoopbackServer, tmp_path: Path
+    request: pytest.FixtureRequest, ca: trustme.CA, storage: LoopbackServer, tmp_path: Path
 ) -> Iterator[tuple[LoopbackServer, Path]]:
-    """The fake registry over https; its config blob redirects to the plain-http storage."""
+    """The fake registry over https; its config blob redirects to the plain-http storage,
+    its scheme spelt in lower or upper case (schemes are case-insensitive)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     handler = FakeRegistry()
-    handler.storage_url = storage.url
+    handler.storage_url = request.param + storage.url.removeprefix("http")
     with LoopbackServer(handler, ssl_context=context) as server:
         yield server, bundle
     assert server.errors == []

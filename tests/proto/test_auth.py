@@ -400,17 +400,24 @@ def test_no_credentials_to_another_origin() -> None:
 
 
 @pytest.mark.parametrize(
-    ("realm", "message"),
-    [("http://auth.test/token", "plain-http"), ("ftp://auth.test/token", "unusable")],
+    ("realm", "message", "credentials"),
+    [
+        ("http://auth.test/token", "https to http", Credentials("user", "pass")),
+        ("HTTP://auth.test/token", "https to http", Credentials("user", "pass")),
+        ("HTTP://auth.test/token", "https to http", Credentials()),
+        ("ftp://auth.test/token", "unusable", Credentials("user", "pass")),
+        ("https://", "unusable", Credentials("user", "pass")),
+    ],
 )
-def test_unsafe_realms_are_refused(realm: str, message: str) -> None:
+def test_unsafe_realms_are_refused(realm: str, message: str, credentials: Credentials) -> None:
     endpoint = RegistryEndpoint.parse("https://registry.test")
 
     def handle(request: Request) -> Response:
+        assert request.url.startswith("https://registry.test/")
         challenge = f'Bearer realm="{realm}",service="s"'
         return Response(status=401, headers=Headers.of({"WWW-Authenticate": challenge}))
 
-    auth = Authenticator(endpoint, Credentials("user", "pass"))
+    auth = Authenticator(endpoint, credentials)
     with pytest.raises(RemoteProtocolError, match=message):
         PureDriver(handle).run(with_auth(ops.list_tags("https://registry.test", "a"), auth))
 

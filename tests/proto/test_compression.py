@@ -5,16 +5,28 @@ it is on the wire, with at most two chunks of output held."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from registry_proto import BytesBody, Flow, Offload, Parallel, Request, Response, _compress
+from registry_proto import (
+    BytesBody,
+    Flow,
+    Offload,
+    Parallel,
+    Request,
+    Response,
+    TarReadError,
+    _compress,
+)
 from registry_proto import operations as ops
 from registry_proto._compress import GZIP_ENCODERS, LayerCompressor, gzip_encoder
 from registry_proto.testing import FakeRegistry, PureDriver
+from registry_proto.testing._answers import error
+from registry_proto.testing._faults import Faults
 from tests.proto.pure_support import REGISTRY, make_image_archive, make_tar, sha256
 
 ARCHIVE = "layer.tar"
@@ -36,6 +48,10 @@ def encoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         pytest.importorskip("isal")
     monkeypatch.setattr(_compress, "gzip_encoder", lambda: name)
     return name
+
+
+def sha512(data: bytes) -> str:
+    return "sha512:" + hashlib.sha512(data).hexdigest()
 
 
 def one_shot(data: bytes, codec: str, encoder: str | None = None) -> bytes:
@@ -154,3 +170,69 @@ def test_the_next_chunk_is_compressed_while_one_is_sent(scheduler: Any) -> None:
     assert max(held_output(log)) <= 2 * (chunk_size + biggest)
     assert max(held_output(log)) > chunk_size  # the two did overlap
     assert list(held_output(log))[-1] == 0
+
+
+# Round-robin, and the sending step first: it then moves the session on before its sibling, the
+# compressing step, fails.
+@pytest.mark.parametrize("scheduler", [None, lambda active: 0])
+def test_a_layer_failing_while_compressing_cancels_its_session_where_it_stands(
+    scheduler: Any,
+) -> None:
+    """The step that compresses fails beside one that moved the session on: the session is
+    cancelled at its newest location (distribution refuses an older one), not left open."""
+    fake = FakeRegistry()
+    answered: list[tuple[str, int]] = []
+
+    def handle(request: Request) -> Response:
+        response = fake.handle(request)
+        answered.append((request.method, response.status))
+        if [method for method, _ in answered].count("PATCH") == 2:
+            driver.files[ARCHIVE] = FILES[ARCHIVE][: len(FILES[ARCHIVE]) // 2]  # it shrank
+        return response
+
+    driver = PureDriver(handle, files=FILES, scheduler=scheduler)
+    flow = ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", compression="gzip", chunk_size=MIB)
+    with pytest.raises(TarReadError, match="ended early"):
+        driver.run(flow)
+    assert [status for method, status in answered if method == "DELETE"] == [204]
+    assert fake.upload_sessions() == 0
+
+
+def test_a_registry_refusing_chunks_part_way_gets_the_rest_spooled_in_the_put() -> None:
+    """Refused after chunks went through, the sending step spools the output from where the
+    session stands, while the compressing step beside it goes on; the blob arrives whole."""
+    faults = Faults()
+    fake = FakeRegistry(faults=faults)
+    patches = 0
+
+    def refuse_after_two(request: Request) -> Response | None:
+        nonlocal patches
+        if request.method != "PATCH":
+            return None
+        patches += 1
+        return (
+            error(405, "UNSUPPORTED", "chunked uploads are not supported") if patches > 2 else None
+        )
+
+    faults.on_request = refuse_after_two
+    driver = PureDriver(fake.handle, files=FILES)
+    driver.run(
+        ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", compression="gzip", chunk_size=MIB)
+    )
+    assert patches == 3
+    assert pushed_layer(fake, "app") == one_shot(LAYER, "gzip")
+    assert list(driver.files) == [ARCHIVE]  # the spool removed
+
+
+def test_a_sha512_diff_id_is_checked_with_its_own_algorithm() -> None:
+    for diff_id, pushed in ((sha512(LAYER), True), (sha512(LAYER[:-1]), False)):
+        files = {ARCHIVE: make_image_archive([LAYER], diff_ids=[diff_id])}
+        fake = FakeRegistry()
+        flow = ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1", compression="gzip")
+        if pushed:
+            PureDriver(fake.handle, files=files).run(flow)
+            assert pushed_layer(fake, "app") == one_shot(LAYER, "gzip")
+        else:
+            with pytest.raises(TarReadError, match=f"not to the diff_id {diff_id}"):
+                PureDriver(fake.handle, files=files).run(flow)
+            assert fake.upload_sessions() == 0

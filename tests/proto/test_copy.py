@@ -3,6 +3,8 @@ across registries that are always removed."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from registry_proto import (
@@ -86,3 +88,39 @@ def test_a_corrupt_source_blob_stops_the_copy_and_cleans_up() -> None:
         driver.run(ops.copy_image(REGISTRY, "src", "1", OTHER, "dst"))
     assert there.manifest("dst", "1") is None
     assert [path for path in driver.files if path != ARCHIVE] == []
+
+
+def _heads(driver: PureDriver) -> int:
+    return len([r for r in driver.requests if r.method == "HEAD" and "/blobs/" in r.url])
+
+
+def test_copy_across_registries_asks_once_per_blob() -> None:
+    _, there, driver = two_registries()
+    driver.requests.clear()
+    driver.run(ops.copy_image(REGISTRY, "src", "1", OTHER, "dst"))
+    assert len(there.blobs("dst")) == 3
+    assert _heads(driver) == 3
+
+
+def test_copy_within_a_registry_that_declines_mounts_asks_once_per_blob() -> None:
+    """A registry that answers a mount with an upload session (GAR did) gets the blob through
+    that very session."""
+    faults = Faults()
+    here, _, driver = two_registries(faults)
+
+    def decline(request: Request) -> Response | None:
+        if request.method == "POST" and "mount=" in request.url:
+            faults.on_request = None
+            response = here.handle(dataclasses.replace(request, url=request.url.split("?")[0]))
+            faults.on_request = decline
+            return response
+        return None
+
+    faults.on_request = decline
+    driver.requests.clear()
+    driver.run(ops.copy_image(REGISTRY, "src", "1", REGISTRY, "dst", "2"))
+    assert here.manifest("dst", "2") == here.manifest("src", "1")
+    assert _heads(driver) == 3
+    posts = [r for r in driver.requests if r.method == "POST"]
+    assert len(posts) == 3  # the declined mounts' sessions carried the uploads
+    assert not [r for r in driver.requests if r.method == "DELETE"]

@@ -18,9 +18,10 @@ from registry_proto import (
     Request,
     Response,
 )
+from registry_proto import operations as ops
 from registry_proto._models import Headers
 from registry_proto.flows import Paginator, repositories_pager, tags_pager
-from registry_proto.testing import FakeRegistry
+from registry_proto.testing import FakeRegistry, PureDriver
 
 ENDPOINT = RegistryEndpoint.parse("http://registry.test:5000")
 Handler = Callable[[Request], Response]
@@ -172,6 +173,18 @@ def test_page_size_is_sent_as_n() -> None:
 
     drive(repositories_pager(ENDPOINT, page_size=50).collect(), server)
     assert seen == ["http://registry.test:5000/v2/_catalog?n=50"]
+
+
+def test_a_page_size_over_1000_asks_for_1000() -> None:
+    """distribution refuses more in its catalog (`catalog.maxentries`), ECR anywhere; the
+    pages are followed anyway, so nothing is lost."""
+    fake = FakeRegistry()
+    for number in range(1500):
+        fake.add_blob(f"repo{number:04}", b"x")
+    driver = PureDriver(fake.handle)
+    names = driver.run(ops.list_repositories("http://registry.test:5000", page_size=5000))
+    assert len(names) == 1500
+    assert driver.requests[0].url.endswith("/v2/_catalog?n=1000")
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,16 @@ from hypothesis import strategies as st
 
 from registry_proto import (
     ConnectFailure,
+    Flow,
     Headers,
     RegistryError,
     Request,
     Response,
     ResponseTooLarge,
+    TimedOut,
     TransportFailure,
     Unavailable,
+    http,
 )
 from registry_proto import operations as ops
 from registry_proto._retry import RetryPolicy, RetryWanted, with_retries
@@ -326,6 +329,7 @@ def test_a_chunk_cut_off_for_good_spends_the_blobs_budget_once() -> None:
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 4  # the first try and three resumes, all of the budget
     assert [r.method for r in fake.requests if UPLOADS in r.url] == [
+        *["POST", "PUT"],  # the config, smaller than a chunk, in one request
         "POST",
         *["GET"] * 3,  # each resume asks where the session stands
         "DELETE",  # then the session is abandoned, and the whole is not run again
@@ -339,7 +343,10 @@ def test_without_with_retries_a_chunk_cut_off_is_not_resumed() -> None:
     driver = _push_chunks(_cut_off(fake, 1), retries=False)
     assert fake.manifest("app", "1") is None
     assert _sent(driver, "PATCH") == 1
-    assert [r.method for r in fake.requests if UPLOADS in r.url] == ["POST", "DELETE"]
+    assert [r.method for r in fake.requests if UPLOADS in r.url] == [
+        *["POST", "PUT"],  # the config, smaller than a chunk, in one request
+        *["POST", "DELETE"],
+    ]
 
 
 def test_without_with_retries_a_blob_is_sent_once() -> None:
@@ -373,3 +380,137 @@ def test_the_whole_budget_is_shared_with_a_lost_session() -> None:
     driver = _push(fake)
     assert _sent(driver, "PUT") == 4
     assert driver.sleeps == [0.5, 1.0, 2.0]
+
+
+# -- a registry restarting ----------------------------------------------------------------------
+
+
+class _Restarting:
+    """The fake registry, refusing connections for `seconds` on the driver's clock once it has
+    answered `answers` requests (a registry restarting), or from the start."""
+
+    def __init__(self, fake: FakeRegistry, *, answers: int, seconds: float) -> None:
+        self.fake = fake
+        self.answers = answers
+        self.seconds = seconds
+        self.down_since: float | None = None
+        self.refused = 0
+        self.driver = PureDriver(self.handle, files=FILES)
+
+    def handle(self, request: Request) -> Response:
+        clock = self.driver.clock
+        if self.down_since is None and self.answers == 0:
+            self.down_since = clock
+        if self.down_since is not None and clock < self.down_since + self.seconds:
+            self.refused += 1
+            raise ConnectFailure("connection refused")
+        self.answers -= 1
+        return self.fake.handle(request)
+
+
+def _push_through(
+    restarting: _Restarting, policy: RetryPolicy | None = None, *, chunk_size: int | None = None
+) -> str:
+    flow = ops.push_docker_tar(
+        ARCHIVE, REGISTRY, "app", "1", max_concurrency=1, chunk_size=chunk_size
+    )
+    return restarting.driver.run(with_retries(flow, policy))
+
+
+@pytest.mark.parametrize("chunk_size", [None, 300])
+@pytest.mark.parametrize("answers", [1, 3, 5])
+def test_a_registry_restarting_mid_push_is_waited_for(chunk_size: int | None, answers: int) -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=answers, seconds=20.0)
+    digest = _push_through(restarting, chunk_size=chunk_size)
+    assert fake.manifest("app", "1") is not None
+    assert digest.startswith("sha256:")
+    assert restarting.refused > 1
+    assert 20.0 <= restarting.driver.slept < 20.0 + 8.0  # never more than one backoff too long
+    assert fake.upload_sessions() <= 1  # at most the one it went away with
+
+
+def test_waiting_for_a_registry_does_not_spend_the_attempts() -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=3, seconds=20.0)
+    _push_through(restarting, RetryPolicy(attempts=2), chunk_size=300)
+    assert fake.manifest("app", "1") is not None
+
+
+def test_a_registry_away_longer_than_the_outage_allowance_fails() -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=3, seconds=1000.0)
+    with pytest.raises(ConnectFailure):
+        _push_through(restarting)
+    assert fake.manifest("app", "1") is None
+    assert 29.0 < restarting.driver.slept <= 30.0
+    assert RetryPolicy().outage == 30.0
+
+
+@pytest.mark.parametrize("outage", [5.0, 60.0])
+def test_the_outage_allowance_is_the_policys(outage: float) -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=3, seconds=1000.0)
+    with pytest.raises(ConnectFailure):
+        _push_through(restarting, RetryPolicy(outage=outage))
+    assert outage - 1.0 < restarting.driver.slept <= outage
+
+
+def test_a_registry_that_never_answered_fails_at_once() -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=0, seconds=1000.0)
+    with pytest.raises(ConnectFailure):
+        _push_through(restarting)
+    assert restarting.refused == 1
+    assert restarting.driver.sleeps == []
+
+
+def test_with_one_attempt_a_registry_away_is_not_waited_for() -> None:
+    fake = FakeRegistry(files=FILES)
+    restarting = _Restarting(fake, answers=3, seconds=5.0)
+    with pytest.raises(ConnectFailure):
+        _push_through(restarting, RetryPolicy(attempts=1))
+    assert restarting.driver.sleeps == []
+
+
+def test_another_host_refusing_is_not_an_outage() -> None:
+    """The registry answering says nothing about another host (a token server, storage)."""
+    fake = FakeRegistry(files=FILES)
+
+    def handle(request: Request) -> Response:
+        if "other.test" in request.url:
+            raise ConnectFailure("connection refused")
+        return fake.handle(request)
+
+    driver = PureDriver(handle)
+
+    def flow() -> Flow[None]:
+        yield from ops.list_repositories(REGISTRY)
+        yield from http(Request(method="GET", url="http://other.test/"))
+
+    with pytest.raises(ConnectFailure):
+        driver.run(with_retries(flow()))
+    assert driver.sleeps == []
+
+
+def test_a_stalled_registry_is_not_asked_again() -> None:
+    """A read that timed out means the registry stalled for the whole timeout: fail now."""
+    driver = PureDriver(_flaky([TimedOut("read timed out")], FakeRegistry().handle))
+    with pytest.raises(TimedOut):
+        driver.run(with_retries(ops.list_tags(REGISTRY, "a/b")))
+    assert driver.sleeps == []
+
+    faults = Faults()
+    fake = FakeRegistry(files=FILES, faults=faults)
+    stalls = [TimedOut("write timed out")]
+
+    def handle(request: Request) -> Response:
+        if request.method == "PUT" and UPLOADS in request.url and stalls:
+            raise stalls.pop()
+        return fake.handle(request)
+
+    driver = PureDriver(handle, files=FILES)
+    with pytest.raises(TimedOut):
+        driver.run(with_retries(ops.push_docker_tar(ARCHIVE, REGISTRY, "app", "1")))
+    assert fake.manifest("app", "1") is None
+    assert driver.sleeps == []

@@ -13,11 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from registry_proto import TarReadError, ValidationError
-from registry_proto._tar import BLOCK, MemberKind, TarIndex, TarMember, index_tar
+from registry_proto._tar import (
+    BLOCK,
+    END_OF_ARCHIVE,
+    MemberKind,
+    TarIndex,
+    TarMember,
+    file_header,
+    index_tar,
+    padding,
+)
 from registry_proto.testing import FakeRegistry, PureDriver
 from tests.fixture_archives import fixture_archives
 
@@ -383,3 +392,51 @@ def test_pax_records_apply_to_the_next_member() -> None:
 def test_real_archives_agree_with_tarfile(path: Path) -> None:
     data = path.read_bytes()
     assert index(data).members == reference_members(data)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+_COMPONENT = st.text("abcdefghij0123456789", min_size=1, max_size=130)
+
+
+def _written(members: list[tuple[str, bytes]]) -> bytes:
+    out = b""
+    for name, data in members:
+        out += file_header(name, len(data)) + data + bytes(padding(len(data)))
+    return out + END_OF_ARCHIVE
+
+
+@example([("a" * 101, b"x")])  # too long for the name field, and no `/` to split at
+@example([("/".join(["c" * 60] * 5), b"")])  # too long for name and prefix together
+@example([("blobs/sha512/" + "ab" * 64, b"sha512")])
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(_COMPONENT, min_size=1, max_size=6).map("/".join), st.binary(max_size=40)
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda member: member[0],
+    )
+)
+def test_written_members_read_back_whatever_the_length_of_their_names(
+    members: list[tuple[str, bytes]],
+) -> None:
+    data = _written(members)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        read = [(m.name, tar.extractfile(m).read()) for m in tar]  # type: ignore[union-attr]
+    assert read == members
+    indexed = index(data)
+    for name, content in members:
+        member = indexed.members[name]
+        assert data[member.offset : member.offset + member.size] == content
+
+
+def test_a_sha512_blob_name_is_written_with_a_pax_header() -> None:
+    name = "blobs/sha512/" + "ab" * 64
+    header = file_header(name, 3)
+    assert len(header) > BLOCK  # the name does not fit ustar's fields
+    with tarfile.open(
+        fileobj=io.BytesIO(header + b"abc" + bytes(padding(3)) + END_OF_ARCHIVE)
+    ) as tar:
+        assert tar.getnames() == [name]
