@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
+
+from tests.integration.lifecycle import Started
 
 # An idle connection is dropped after this many seconds, so stopping never waits long.
 _SOCKET_TIMEOUT = 10.0
@@ -103,7 +104,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return
 
 
-class LoopbackServer:
+class LoopbackServer(Started):
     """Serve ``handler`` on 127.0.0.1 (over TLS with ``ssl_context``) in a background thread."""
 
     def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -178,18 +179,3 @@ class LoopbackServer:
             server.server_close()
         if thread is not None:
             thread.join()
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

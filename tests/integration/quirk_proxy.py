@@ -25,10 +25,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.integration.lifecycle import Started
 from tests.integration.loopback import LoopbackServer, RecordedRequest
 from tests.integration.loopback import Reply as StorageReply
 
@@ -441,7 +441,7 @@ class _Log:
     errors: list[BaseException] = field(default_factory=list)
 
 
-class QuirkProxy:
+class QuirkProxy(Started):
     """Serve `profile` on 127.0.0.1 in front of the registry at `upstream` (`host:port`)."""
 
     def __init__(self, upstream: str, profile: Profile) -> None:
@@ -494,21 +494,6 @@ class QuirkProxy:
         if self._thread is not None:
             self._thread.join()
         self._storage.stop()
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def answer(self, request: Exchange) -> Reply:
         """The profile's answer to `request`, or the registry's as the profile changes it."""

@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs
 
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from tests.integration.lifecycle import Started
 from tests.integration.loopback import LoopbackServer, RecordedRequest, Reply
 
 SERVICE = "test-registry"
@@ -116,7 +116,7 @@ def _parse_scope(scope: str) -> tuple[str, str, set[str]] | None:
     return kind, name, {action for action in actions.split(",") if action}
 
 
-class TokenServer:
+class TokenServer(Started):
     """The token server, on a free 127.0.0.1 port (see the module docstring).
 
     ``post_status`` set to a status (405, 404) makes every ``POST`` answer it, as a server
@@ -193,21 +193,6 @@ class TokenServer:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- answering -----------------------------------------------------------------------
 
