@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from tests.integration.lifecycle import Started
+from tests.integration.lifecycle import Started, serve_in_thread, shut
 
 # An idle connection is dropped after this many seconds, so stopping never waits long.
 _SOCKET_TIMEOUT = 10.0
@@ -165,17 +165,10 @@ class LoopbackServer(Started):
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         thread, self._thread = self._thread, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join()
+        shut(server, thread)

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.integration.lifecycle import Started
+from tests.integration.lifecycle import Started, serve_in_thread, shut
 from tests.integration.loopback import LoopbackServer, RecordedRequest
 from tests.integration.loopback import Reply as StorageReply
 
@@ -480,19 +480,13 @@ class QuirkProxy(Started):
         server = _Server(("127.0.0.1", 0), _Handler)
         server.owner = self
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(server)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        thread, self._thread = self._thread, None
+        shut(server, thread)
         self._storage.stop()
 
     def answer(self, request: Exchange) -> Reply:

@@ -21,11 +21,11 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self
 
 import yaml
 
+from tests.integration.lifecycle import Started
 from tests.integration.system_tools import require_binary
 
 BASIC_REALM = "basic-realm"
@@ -113,7 +113,7 @@ def _registry_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
 
 
-class RegistryServer:
+class RegistryServer(Started):
     """A ``docker-registry serve`` process on a free 127.0.0.1 port with temporary storage."""
 
     def __init__(self, config: RegistryConfig | None = None) -> None:
@@ -233,17 +233,6 @@ class RegistryServer:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
         self._port = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "stopped"

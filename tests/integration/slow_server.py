@@ -12,8 +12,9 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Self
+
+from tests.integration.lifecycle import Started
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ Behaviour = Answer | Stall | Trickle
 Plan = Callable[[str, str], Behaviour]  # (method, path) -> what to do
 
 
-class SlowServer:
+class SlowServer(Started):
     """Serve `plan` on 127.0.0.1 in background threads; `requests` lists `(method, path)`."""
 
     def __init__(self, plan: Plan) -> None:
@@ -79,17 +80,6 @@ class SlowServer:
                 connection.close()
         if self._listener is not None:
             self._listener.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
