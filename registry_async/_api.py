@@ -4,11 +4,10 @@ client of its own, opened with the client options it was given (`username=`, `ti
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from registry_io import Call, ClientCore, ClientOperations, Pages, public_signature
+from registry_io import Call, ClientCore, ClientOperations, Pages, presents
 
 from ._client import AsyncRegistryClient
 
@@ -23,26 +22,24 @@ class _EachCall(ClientOperations):
     def bind(
         self, definition: Callable[Concatenate[ClientCore, P], Call[T]]
     ) -> Callable[P, Coroutine[Any, Any, T]]:
-        @functools.wraps(definition)
+        @presents(definition)
         async def function(*args: P.args, **kwargs: P.kwargs) -> T:
             client_options, own = ClientCore.split(kwargs)
             async with AsyncRegistryClient(**client_options) as client:
                 return await client.bind(definition)(*args, **own)
 
-        function.__signature__ = public_signature(definition)  # type: ignore[attr-defined]
         return function
 
     def bind_pages(
         self, definition: Callable[Concatenate[ClientCore, P], Pages]
     ) -> Callable[P, AsyncIterator[str]]:
-        @functools.wraps(definition)
+        @presents(definition)
         async def function(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[str]:
             client_options, own = ClientCore.split(kwargs)
             async with AsyncRegistryClient(**client_options) as client:
                 async for name in client.bind_pages(definition)(*args, **own):
                     yield name
 
-        function.__signature__ = public_signature(definition)  # type: ignore[attr-defined]
         return function
 
 

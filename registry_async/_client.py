@@ -7,14 +7,12 @@ run one (`bind`: await it on the current event loop).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
-from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 import anyio.to_thread
 
-from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages
+from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages, presents
 from registry_proto import Flow
 
 from ._driver import AsyncDriver
@@ -44,12 +42,7 @@ class AsyncRegistryClient(ClientOperations):
     async def __aenter__(self) -> AsyncRegistryClient:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -73,18 +66,14 @@ class AsyncRegistryClient(ClientOperations):
         driver = self._driver
         if call.progress is not None:
             driver = AsyncDriver(self._http, on_event=call.progress)
-        return await driver.run(
-            self._core.prepared(call),
-            cleanup=self._core.cleanup(call),
-            deadline=self._core.settings.deadline,
-        )
+        return await driver.run(self._core.prepared(call))
 
     def bind(
         self, definition: Callable[Concatenate[ClientCore, P], Call[T]]
     ) -> Callable[P, Coroutine[Any, Any, T]]:
         """The method running `definition`'s calls on this client."""
 
-        @functools.wraps(definition)
+        @presents(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> T:
             return await self.execute(self._core.call(definition, args, kwargs))
 
@@ -95,7 +84,7 @@ class AsyncRegistryClient(ClientOperations):
     ) -> Callable[P, AsyncIterator[str]]:
         """The method iterating over `definition`'s listing, a page fetched at a time."""
 
-        @functools.wraps(definition)
+        @presents(definition)
         async def method(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[str]:
             pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:

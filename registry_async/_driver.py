@@ -24,8 +24,9 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from registry_io.deadline import exceeded
-from registry_io.files import CHUNK_SIZE, SinkWriter, read_range
+from registry_io.files import CHUNK_SIZE, SinkWriter, Streamed, read_range
 from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.jobs import Job
 from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
 from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
@@ -40,7 +41,6 @@ from registry_io.transport import (
 from registry_proto import (
     BytesBody,
     Effect,
-    FileSlice,
     Flow,
     Parallel,
     Request,
@@ -49,7 +49,6 @@ from registry_proto import (
     Sleep,
     TarReadError,
     TransportFailure,
-    send_cleanups,
 )
 
 if TYPE_CHECKING:
@@ -72,32 +71,21 @@ class AsyncDriver:
         self._client = client
         self._on_event = on_event
 
-    async def run(
-        self,
-        flow: Flow[T],
-        *,
-        cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups,
-        deadline: float | None = None,
-    ) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
-        seconds, the flow is cancelled once they have passed, with `DeadlineExceeded`.
-
-        Temporary files the flow asked for (decompressed archives) are removed at the end, and
-        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
-        makes of them (the clients' authenticates them).
-        """
+    async def run(self, work: Flow[T] | Job[T]) -> T:
+        """Drive `work` to its result on the current event loop, on the terms of `Job`; a
+        deadline is a cancel scope around the run."""
+        job = Job.of(work)
         leftovers = Leftovers()
         try:
-            if deadline is None:
-                return await self._run(flow, leftovers, StopFlag())
-            with anyio.move_on_after(deadline) as scope:
-                return await self._run(flow, leftovers, StopFlag())
+            if job.deadline is None:
+                return await self._run(job.flow, leftovers, StopFlag())
+            with anyio.move_on_after(job.deadline) as scope:
+                return await self._run(job.flow, leftovers, StopFlag())
             assert scope.cancelled_caught
-            raise exceeded(deadline)
+            raise exceeded(job.deadline)
         finally:
-            undo = leftovers.end()
-            if undo:
-                await self._undo(cleanup(undo))
+            if undo := leftovers.end():
+                await self._undo(job.cleanup(undo))
 
     async def _undo(self, flow: Flow[None]) -> None:
         """Run a cleanup flow, shielded from a cancellation under way, for `CLEANUP_SECONDS`
@@ -136,9 +124,8 @@ class AsyncDriver:
         return await _in_worker(functools.partial(perform_local, effect, leftovers))
 
     async def _send(self, request: Request) -> Response:
-        def stream(body: FileSlice | BytesBody) -> AsyncIterator[bytes]:
-            chunks = _aiter_once(body.data) if isinstance(body, BytesBody) else _aiter_slice(body)
-            return self._counted(request, chunks)
+        def stream(body: Streamed) -> AsyncIterator[bytes]:
+            return self._counted(request, _aiter_body(body))
 
         writer: SinkWriter | None = None
         try:
@@ -289,13 +276,12 @@ def _write_batch(writer: SinkWriter, batch: list[bytes]) -> None:
         writer.write(piece)
 
 
-async def _aiter_once(data: bytes) -> AsyncIterator[bytes]:
-    """`data` in one piece, released once taken (see `registry_io.transport.outgoing`)."""
-    yield data
-
-
-async def _aiter_slice(body: FileSlice) -> AsyncIterator[bytes]:
-    """The bytes of `body`, read in a worker thread chunk by chunk."""
+async def _aiter_body(body: Streamed) -> AsyncIterator[bytes]:
+    """The bytes of `body`: in-memory bytes in one piece, released once taken (see
+    `registry_io.transport.outgoing`); a file slice read in a worker thread chunk by chunk."""
+    if isinstance(body, BytesBody):
+        yield body.data
+        return
     offset, remaining = body.offset, body.length
     while remaining:
         length = min(CHUNK_SIZE, remaining)

@@ -8,12 +8,13 @@ core's, and the host's platform. Like the drivers, it imports only public names 
 `registry_proto`.
 """
 
-from ._client_core import Call, ClientCore, Pages, public_signature
+from ._client_core import Call, ClientCore, Pages, presents
 from ._host import host_platform
 from ._operations import AwaitingClient, BlockingClient, ClientOperations
 from ._settings import ClientOptions, PushCallOptions
 from ._tags import extract_original_tags, get_primary_tag, run_locally
 from .files import CHUNK_SIZE, SinkWriter, iter_slice, read_range, remove_quietly
+from .jobs import Job
 from .local_effects import perform_local
 from .logs import report
 from .stepping import Stepper
@@ -35,6 +36,7 @@ __all__ = [
     "ClientCore",
     "ClientOperations",
     "ClientOptions",
+    "Job",
     "Pages",
     "PushCallOptions",
     "SinkWriter",
@@ -48,7 +50,7 @@ __all__ = [
     "map_transport_errors",
     "outgoing",
     "perform_local",
-    "public_signature",
+    "presents",
     "read_range",
     "remove_quietly",
     "report",

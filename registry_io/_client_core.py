@@ -13,6 +13,7 @@ open a client with them for one call; that is why every operation here accepts
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Callable
@@ -23,7 +24,6 @@ from registry_proto import (
     Flow,
     ProgressEvent,
     RegistryEndpoint,
-    Request,
     ValidationError,
     send_cleanups,
     with_auth,
@@ -42,11 +42,13 @@ from ._settings import (
     Settings,
     split_options,
 )
+from .jobs import Job
 
-__all__ = ["Call", "ClientCore", "Pages", "public_signature"]
+__all__ = ["Call", "ClientCore", "Pages", "presents"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 Listener = Callable[[Any], object]
 
 
@@ -100,11 +102,21 @@ def _variadic(definition: Callable[..., Any]) -> tuple[str, ...]:
     return ()
 
 
-def public_signature(definition: Callable[..., Any]) -> inspect.Signature:
-    """`definition`'s signature without its `self`, as a module-level function shows it."""
-    signature = inspect.signature(definition)
-    parameters = list(signature.parameters.values())[1:]
-    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+def presents(definition: Callable[..., Any]) -> Callable[[F], F]:
+    """A decorator: the function it wraps shows itself as `definition` does, its name,
+    docstring and signature, less the `self` that a bound method or a module-level function
+    does not take."""
+
+    def decorate(function: F) -> F:
+        functools.update_wrapper(function, definition)
+        signature = inspect.signature(definition)
+        parameters = list(signature.parameters.values())[1:]
+        function.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=parameters, return_annotation=inspect.Signature.empty
+        )
+        return function
+
+    return decorate
 
 
 class ClientCore:
@@ -147,18 +159,17 @@ class ClientCore:
         if self._authenticators.get(endpoint) is None:
             self._authenticators.add(endpoint, self.settings.credentials_for(endpoint))
 
-    def prepared(self, call: Call[T]) -> Flow[T]:
-        """`call`'s flow, authenticated to its registries and retried as the settings say.
-
-        Retries wrap authentication, so a retried request is authorised afresh.
-        """
+    def prepared(self, call: Call[T]) -> Job[T]:
+        """`call` as a driver runs it: authenticated to its registries, retried as the
+        settings say (retries wrap authentication, so a retried request is authorised
+        afresh), within the call's deadline; what it leaves to undo (`Cleanup`: open upload
+        sessions) is authenticated as its own requests are, and never retried."""
         flow = self._authenticated(call.flow, call.registries)
-        return with_retries(flow, self.settings.retry) if call.retried else flow
-
-    def cleanup(self, call: Call[Any]) -> Callable[[list[Request]], Flow[None]]:
-        """How a run of `call` sends what it left to undo (`Cleanup`: open upload sessions):
-        authenticated as the call's own requests are, never retried."""
-        return lambda requests: self._authenticated(send_cleanups(requests), call.registries)
+        return Job(
+            with_retries(flow, self.settings.retry) if call.retried else flow,
+            cleanup=lambda undo: self._authenticated(send_cleanups(undo), call.registries),
+            deadline=self.settings.deadline,
+        )
 
     def _authenticated(self, flow: Flow[T], registries: tuple[str, ...]) -> Flow[T]:
         for url in dict.fromkeys(registries):

@@ -12,7 +12,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, TypeAlias
 
 from registry_proto import (
     ArchiveWriteError,
@@ -28,6 +28,7 @@ from .interrupts import StopFlag
 __all__ = [
     "CHUNK_SIZE",
     "SinkWriter",
+    "Streamed",
     "create_temp",
     "iter_body",
     "iter_slice",
@@ -37,6 +38,10 @@ __all__ = [
     "spool_decompressed",
     "write_at",
 ]
+
+Streamed: TypeAlias = FileSlice | BytesBody
+"""A request body sent as a stream: a slice of a file, or bytes released once sent (see
+`registry_io.transport.outgoing`)."""
 
 # Big enough that per-read overhead vanishes, small enough that memory stays flat.
 CHUNK_SIZE = 1024 * 1024
@@ -68,7 +73,7 @@ def iter_slice(body: FileSlice, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]
         raise TarReadError(f"cannot read {body.path}: {exc.strerror or exc}") from exc
 
 
-def iter_body(body: FileSlice | BytesBody) -> Iterator[bytes]:
+def iter_body(body: Streamed) -> Iterator[bytes]:
     """The bytes of `body`: a file slice in chunks, an in-memory body in one piece (released
     once it has been taken)."""
     return iter((body.data,)) if isinstance(body, BytesBody) else iter_slice(body)

@@ -30,7 +30,7 @@ from registry_proto import (
     TransportFailure,
 )
 
-from .files import CHUNK_SIZE, SinkWriter
+from .files import CHUNK_SIZE, SinkWriter, Streamed
 from .logs import logger
 
 # Imported where used: by then a client has imported them (docs/performance.md).
@@ -60,7 +60,7 @@ Listener = Callable[[Any], object]
 def outgoing(
     client: httpx.Client | httpx.AsyncClient,
     request: Request,
-    stream: Callable[[FileSlice | BytesBody], Iterator[bytes] | AsyncIterator[bytes]],
+    stream: Callable[[Streamed], Iterator[bytes] | AsyncIterator[bytes]],
     timeout: httpx.Timeout | None = None,
 ) -> httpx.Request:
     """The httpx request for `request`, a file slice's bytes or a large body coming from

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, TypeVar
 
-from registry_io import Call, ClientCore, ClientOperations, Pages, public_signature
+from registry_io import Call, ClientCore, ClientOperations, Pages, presents
 
 from ._client import RegistryClient
 
@@ -20,25 +19,23 @@ class _EachCall(ClientOperations):
     given to it."""
 
     def bind(self, definition: Callable[Concatenate[ClientCore, P], Call[T]]) -> Callable[P, T]:
-        @functools.wraps(definition)
+        @presents(definition)
         def function(*args: P.args, **kwargs: P.kwargs) -> T:
             client_options, own = ClientCore.split(kwargs)
             with RegistryClient(**client_options) as client:
                 return client.bind(definition)(*args, **own)
 
-        function.__signature__ = public_signature(definition)  # type: ignore[attr-defined]
         return function
 
     def bind_pages(
         self, definition: Callable[Concatenate[ClientCore, P], Pages]
     ) -> Callable[P, Iterator[str]]:
-        @functools.wraps(definition)
+        @presents(definition)
         def function(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
             client_options, own = ClientCore.split(kwargs)
             with RegistryClient(**client_options) as client:
                 yield from client.bind_pages(definition)(*args, **own)
 
-        function.__signature__ = public_signature(definition)  # type: ignore[attr-defined]
         return function
 
 

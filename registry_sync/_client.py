@@ -7,12 +7,10 @@ run one (`bind`: block until it is done).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Concatenate, ParamSpec, TypeVar, Unpack
 
-from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages
+from registry_io import Call, ClientCore, ClientOperations, ClientOptions, Pages, presents
 from registry_proto import Flow
 
 from ._driver import SyncDriver
@@ -40,12 +38,7 @@ class RegistryClient(ClientOperations):
     def __enter__(self) -> RegistryClient:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -68,16 +61,12 @@ class RegistryClient(ClientOperations):
         driver = SyncDriver(
             self._http, max_workers=self._core.settings.max_concurrency, on_event=call.progress
         )
-        return driver.run(
-            self._core.prepared(call),
-            cleanup=self._core.cleanup(call),
-            deadline=self._core.settings.deadline,
-        )
+        return driver.run(self._core.prepared(call))
 
     def bind(self, definition: Callable[Concatenate[ClientCore, P], Call[T]]) -> Callable[P, T]:
         """The method running `definition`'s calls on this client."""
 
-        @functools.wraps(definition)
+        @presents(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> T:
             return self.execute(self._core.call(definition, args, kwargs))
 
@@ -88,7 +77,7 @@ class RegistryClient(ClientOperations):
     ) -> Callable[P, Iterator[str]]:
         """The method iterating over `definition`'s listing, a page fetched at a time."""
 
-        @functools.wraps(definition)
+        @presents(definition)
         def method(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
             pages = self._core.call(definition, args, kwargs)
             while (call := pages.next()) is not None:

@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from registry_io.deadline import Deadline, Expired, exceeded
-from registry_io.files import SinkWriter, iter_body
+from registry_io.files import SinkWriter, Streamed, iter_body
 from registry_io.interrupts import FAILURE_GRACE, StopFlag, Stopped
+from registry_io.jobs import Job
 from registry_io.leftovers import CLEANUP_SECONDS, Leftovers
 from registry_io.local_effects import BOOKKEEPING, keep_books, perform_local
 from registry_io.stepping import Stepper
 from registry_io.transport import download_progress, exchange, outgoing, upload_progress
 from registry_proto import (
-    BytesBody,
     Effect,
-    FileSlice,
     Flow,
     Parallel,
     Request,
@@ -32,7 +31,6 @@ from registry_proto import (
     Sleep,
     TimedOut,
     TransportFailure,
-    send_cleanups,
 )
 
 if TYPE_CHECKING:
@@ -97,30 +95,19 @@ class SyncDriver:
         self._max_workers = max_workers
         self._on_event = on_event
 
-    def run(
-        self,
-        flow: Flow[T],
-        *,
-        cleanup: Callable[[list[Request]], Flow[None]] = send_cleanups,
-        deadline: float | None = None,
-    ) -> T:
-        """Drive `flow` to its result; errors it raises propagate unchanged. With `deadline`
-        seconds, the flow is stopped once they have passed, with `DeadlineExceeded`.
-
-        Temporary files the flow asked for (decompressed archives) are removed at the end, and
-        the requests of its `Cleanup` effects still kept are sent, by the flow that `cleanup`
-        makes of them (the clients' authenticates them).
-        """
-        run = _Run(Deadline.after(deadline) if deadline is not None else None)
+    def run(self, work: Flow[T] | Job[T]) -> T:
+        """Drive `work` to its result in this thread, on the terms of `Job`; a deadline is
+        checked between steps and while bytes move."""
+        job = Job.of(work)
+        run = _Run(None if job.deadline is None else Deadline.after(job.deadline))
         try:
-            return self._run(flow, run)
+            return self._run(job.flow, run)
         except Expired:
-            assert deadline is not None
-            raise exceeded(deadline) from None
+            assert job.deadline is not None
+            raise exceeded(job.deadline) from None
         finally:
-            undo = run.leftovers.end()
-            if undo:
-                self._undo(cleanup(undo))
+            if undo := run.leftovers.end():
+                self._undo(job.cleanup(undo))
 
     def _undo(self, flow: Flow[None]) -> None:
         """Run a cleanup flow within `CLEANUP_SECONDS`, its requests' timeouts capped at the
@@ -163,7 +150,7 @@ class SyncDriver:
         return perform_local(effect, run.leftovers, run.stop)
 
     def _send(self, request: Request, run: _Run) -> Response:
-        def stream(body: FileSlice | BytesBody) -> Iterator[bytes]:
+        def stream(body: Streamed) -> Iterator[bytes]:
             return self._counted(request, run.checked(iter_body(body)))
 
         timeout = None if run.deadline is None else run.deadline.capped(self._client.timeout)
