@@ -1,7 +1,6 @@
 """What every test server shares: `Started`, the context-manager half (a server says how it
 starts and stops; `with Server(...) as server:` starts it, stops it afterwards, and stops what
-a failed start left half-running), and `serve_in_thread` / `shut` for the servers built on
-`socketserver`."""
+a failed start left half-running), and `Serving` for the servers built on `socketserver`."""
 
 from __future__ import annotations
 
@@ -36,19 +35,22 @@ class Started:
         self.stop()
 
 
-def serve_in_thread(server: socketserver.BaseServer) -> threading.Thread:
-    """Start answering on `server` in a daemon thread (it notices a shutdown within 50 ms)."""
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    return thread
+class Serving:
+    """`server` answering in a daemon thread (it notices a shutdown within 50 ms) until
+    `shut()`, which stops it, closes it and waits for the thread."""
 
+    def __init__(self, server: socketserver.TCPServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
 
-def shut(server: socketserver.BaseServer | None, thread: threading.Thread | None) -> None:
-    """Stop `server` and its thread from `serve_in_thread`, either of which may be missing."""
-    if server is not None:
-        server.shutdown()
-        server.server_close()
-    if thread is not None:
-        thread.join()
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def shut(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-from tests.integration.lifecycle import Started, serve_in_thread, shut
+from tests.integration.lifecycle import Serving, Started
 
 # An idle connection is dropped after this many seconds, so stopping never waits long.
 _SOCKET_TIMEOUT = 10.0
@@ -110,17 +110,16 @@ class LoopbackServer(Started):
     def __init__(self, handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.handler = handler
         self._ssl_context = ssl_context
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._errors: list[BaseException] = []
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._serving is None:
             raise RuntimeError("loopback server is not running")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def host(self) -> str:
@@ -164,11 +163,10 @@ class LoopbackServer(Started):
             server.socket = self._ssl_context.wrap_socket(
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
-        self._server = server
-        self._thread = serve_in_thread(server)
+        self._serving = Serving(server)
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        thread, self._thread = self._thread, None
-        shut(server, thread)
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.shut()

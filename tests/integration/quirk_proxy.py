@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.integration.lifecycle import Started, serve_in_thread, shut
+from tests.integration.lifecycle import Serving, Started
 from tests.integration.loopback import LoopbackServer, RecordedRequest
 from tests.integration.loopback import Reply as StorageReply
 
@@ -447,15 +447,14 @@ class QuirkProxy(Started):
     def __init__(self, upstream: str, profile: Profile) -> None:
         self.upstream = upstream
         self.profile = profile
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
         self._storage = LoopbackServer(self._serve_storage)
         self._log = _Log()
 
     @property
     def host(self) -> str:
-        assert self._server is not None, "the proxy is not running"
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        assert self._serving is not None, "the proxy is not running"
+        return f"127.0.0.1:{self._serving.port}"
 
     @property
     def url(self) -> str:
@@ -479,14 +478,13 @@ class QuirkProxy(Started):
         self._storage.start()
         server = _Server(("127.0.0.1", 0), _Handler)
         server.owner = self
-        self._server = server
-        self._thread = serve_in_thread(server)
+        self._serving = Serving(server)
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        thread, self._thread = self._thread, None
-        shut(server, thread)
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.shut()
         self._storage.stop()
 
     def answer(self, request: Exchange) -> Reply:

@@ -10,13 +10,14 @@ import contextlib
 import socket
 import threading
 import time
-from types import TracebackType
 from typing import Self
+
+from tests.integration.lifecycle import Started
 
 _PIECE = 16 * 1024
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(Started):
     """Forward connections to `upstream` (`host`, `port`), client bytes at `rate` bytes/s."""
 
     def __init__(self, upstream: tuple[str, int], rate: int) -> None:
@@ -32,16 +33,11 @@ class ThrottlingProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
         self._spawn(self._accept)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         with self._lock:
             self._closed = True
             sockets = [self._listener, *self._sockets]
