@@ -109,14 +109,19 @@ def presents(definition: Callable[..., Any]) -> Callable[[F], F]:
 
     def decorate(function: F) -> F:
         functools.update_wrapper(function, definition)
-        signature = inspect.signature(definition)
-        parameters = list(signature.parameters.values())[1:]
-        function.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=parameters, return_annotation=inspect.Signature.empty
-        )
+        function.__signature__ = _public_signature(definition)  # type: ignore[attr-defined]
         return function
 
     return decorate
+
+
+@functools.cache
+def _public_signature(definition: Callable[..., Any]) -> inspect.Signature:
+    """`definition`'s signature less `self`: worked out once per operation, since a client
+    binds its methods again at every attribute access."""
+    signature = inspect.signature(definition)
+    parameters = list(signature.parameters.values())[1:]
+    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
 
 class ClientCore:
